@@ -1,0 +1,7 @@
+"""keyguard: find, fix and verify leaked quantum-cloud credentials.
+
+Importing this package is cheap on purpose (the pre-commit hook runs on every commit):
+submodules pull in libcst, nbformat or httpx only when a file or flag needs them.
+"""
+
+__version__ = "0.1.0"

@@ -1,0 +1,123 @@
+"""Bytes -> documents made of text segments, each remembering where it came from.
+
+A Python file or a text file is one segment. A notebook (keyguard.notebook) is one segment per
+cell source and per text output. Detectors see segments; positions found in a segment are
+mapped back to the file with `Document.raw_position`.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass, field
+from pathlib import PurePath
+
+PYTHON_SUFFIXES = (".py", ".pyi", ".pyw")
+NOTEBOOK_SUFFIXES = (".ipynb",)
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A piece of text to scan.
+
+    text: what the token detector scans (for notebook code cells: the cell source as written,
+        magics included).
+    python: source for the syntax-tree detector, or None when the segment is not Python. For
+        notebook cells, IPython magics and `!shell` lines are masked (same line count, same
+        columns elsewhere), so a parse sees valid Python.
+    cell / part / output_index: notebook origin (None for plain files); part is "source" or
+        "output".
+    raw_lines: raw_lines[i] is the 1-based line of the file holding segment line i + 1; empty
+        for plain files, where segment lines are file lines.
+    context: extra text whose keywords count as context for matches in this segment (for a
+        notebook output: its cell's source).
+    """
+
+    text: str
+    python: str | None = None
+    cell: int | None = None
+    part: str | None = None
+    output_index: int | None = None
+    raw_lines: tuple[int, ...] = ()
+    context: str = ""
+
+    def raw_line(self, line: int) -> int:
+        """Map a 1-based segment line to the 1-based file line."""
+        if not self.raw_lines:
+            return line
+        index = min(max(line - 1, 0), len(self.raw_lines) - 1)
+        return self.raw_lines[index]
+
+
+@dataclass
+class Document:
+    """A decoded file: its segments, the raw text, and notes for the user (never secrets).
+
+    kind: "python", "notebook" or "text". `notes` are short messages such as "syntax error
+    at line 3: scanned with the token detector only" shown in the summary.
+    """
+
+    path: str
+    kind: str
+    raw_text: str
+    segments: list[Segment]
+    notes: list[str] = field(default_factory=list)
+    # Extra notebook state for the fixer (the parsed notebook); None for plain files.
+    notebook: object | None = None
+
+    def raw_position(self, segment: Segment, line: int, column: int, secret: str) -> tuple[int, int]:
+        """1-based (line, column) in the raw file of a match at segment (line, column).
+
+        For a plain file it is the same position. For a notebook it is the JSON line the
+        segment line maps to, and the column where `secret` sits on that line (1 when the
+        JSON escaping hides it).
+        """
+        if not segment.raw_lines:
+            return line, column
+        raw_line = segment.raw_line(line)
+        lines = self.raw_text.splitlines()
+        if 0 < raw_line <= len(lines):
+            found = lines[raw_line - 1].find(secret)
+            if found >= 0:
+                return raw_line, found + 1
+        return raw_line, 1
+
+
+def decode(data: bytes) -> tuple[str, str | None]:
+    """Decode file bytes as UTF-8 (BOM allowed).
+
+    Returns (text, note). Invalid UTF-8 does not lose the file: it is decoded with
+    replacement characters (keys are ASCII, so none is lost) and the note says so.
+    """
+    if data.startswith(codecs.BOM_UTF8):
+        data = data[len(codecs.BOM_UTF8):]
+    try:
+        return data.decode("utf-8"), None
+    except UnicodeDecodeError as exc:
+        note = f"not valid UTF-8 (byte {exc.start}): scanned with undecodable bytes replaced"
+        return data.decode("utf-8", errors="replace"), note
+
+
+def document_kind(path: str) -> str:
+    suffix = PurePath(path).suffix.lower()
+    if suffix in PYTHON_SUFFIXES:
+        return "python"
+    if suffix in NOTEBOOK_SUFFIXES:
+        return "notebook"
+    return "text"
+
+
+def read_document(path: str, data: bytes) -> Document:
+    """Build the Document for `path` from its bytes. Never raises for bad content."""
+    text, note = decode(data)
+    kind = document_kind(path)
+    if kind == "notebook":
+        from keyguard.notebook import read_notebook  # nbformat is imported only for notebooks
+
+        doc = read_notebook(path, text)
+    elif kind == "python":
+        doc = Document(path, "python", text, [Segment(text=text, python=text)])
+    else:
+        doc = Document(path, "text", text, [Segment(text=text)])
+    if note:
+        doc.notes.append(note)
+    return doc

@@ -1,0 +1,417 @@
+"""Load and validate rule packs (`rules/*.toml`) into typed, immutable rules.
+
+A rule pack is data: one provider, its rules, SDK call sites, credential-name assignments and
+examples. The schema is documented in README.md ("Rule packs"). Every error is a
+`RulePackError` naming the file and the offending key; nothing here raises anything else.
+
+Rule types:
+  token       a format-exact regex with a named group `secret` (IonQ key, IBM key, JWT, ...)
+  identifier  like token, but an identifier rather than a secret (CRN); never fixed or verified
+  literal     a credential literal of unexpected shape at a known credential site (no regex)
+  persist     a call that writes a credential to disk (save_account with a non-literal token)
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from keyguard.model import Severity
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+RULE_ID = re.compile(r"^KG[0-9]{3}$")
+RULE_TYPES = ("token", "identifier", "literal", "persist")
+
+
+class RulePackError(ValueError):
+    """A rule pack file is unreadable or does not follow the schema."""
+
+
+@dataclass(frozen=True)
+class VerifySpec:
+    """How to ask a provider whether a secret is live (executed by keyguard.verify).
+
+    `raw` keeps the TOML table as loaded (method, url, headers, form, json_body, responses,
+    legacy); the verifier validates the parts it executes.
+    """
+
+    method: str
+    url: str
+    raw: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One rule of a pack. `regex` is None for literal and persist rules."""
+
+    id: str
+    type: str
+    provider: str
+    kind: str
+    title: str
+    severity: Severity
+    env_var: str | None
+    description: str
+    source: str
+    regex: re.Pattern[str] | None = None
+    keywords: tuple[str, ...] = ()
+    min_entropy: float = 0.0
+    mixed_case: bool = False
+    requires_context: bool = False
+    verify: VerifySpec | None = None
+
+    @property
+    def is_secret(self) -> bool:
+        return self.type != "identifier" and self.type != "persist"
+
+
+@dataclass(frozen=True)
+class CallSite:
+    """An SDK callable and the argument that carries a credential.
+
+    `callees` are fully qualified names as libcst/ast alias resolution produces them.
+    `position` is the 0-based positional index (None: keyword-only). `rules` are the token
+    rules a literal there is classified with; a non-matching literal gets the provider's
+    literal rule. `persist_rule` (save_account) fires when the argument is not a literal.
+    """
+
+    provider: str
+    callees: tuple[str, ...]
+    argument: str
+    position: int | None
+    rules: tuple[str, ...]
+    when_first_arg_startswith: str | None = None
+    persist_rule: str | None = None
+
+    @property
+    def display_name(self) -> str:
+        return self.callees[0].rsplit(".", 2)[-1] if "." in self.callees[0] else self.callees[0]
+
+
+@dataclass(frozen=True)
+class AssignmentRule:
+    """A target name that marks its literal value as a credential (`ionq_key = "..."`).
+
+    With `literal` True, a literal of unexpected shape is reported too (Qconfig `APItoken`).
+    """
+
+    provider: str
+    name_regex: re.Pattern[str]
+    rules: tuple[str, ...]
+    literal: bool = False
+
+
+@dataclass(frozen=True)
+class Example:
+    """An embedded example: `code` with {{fake}} markers, expected `RULE@line` hits, optional fix."""
+
+    pack: str
+    name: str
+    file: str
+    code: str
+    expect: tuple[tuple[str, int], ...]
+    fixed: str | None = None
+
+
+@dataclass(frozen=True)
+class Provider:
+    id: str
+    name: str
+    keywords: tuple[str, ...]
+    context: tuple[str, ...]
+    env_vars: tuple[str, ...]
+    literal_rule: str | None
+    revoke: str
+    placeholders: frozenset[str]
+
+
+@dataclass(frozen=True)
+class RulePack:
+    path: str
+    provider: Provider
+    rules: tuple[Rule, ...]
+    call_sites: tuple[CallSite, ...]
+    assignments: tuple[AssignmentRule, ...]
+    examples: tuple[Example, ...]
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    """All loaded packs, with the indexes the detectors need."""
+
+    packs: tuple[RulePack, ...]
+    rules: Mapping[str, Rule] = field(default_factory=dict)
+    providers: Mapping[str, Provider] = field(default_factory=dict)
+
+    @property
+    def call_sites(self) -> tuple[CallSite, ...]:
+        return tuple(cs for pack in self.packs for cs in pack.call_sites)
+
+    @property
+    def assignments(self) -> tuple[AssignmentRule, ...]:
+        return tuple(a for pack in self.packs for a in pack.assignments)
+
+    @property
+    def examples(self) -> tuple[Example, ...]:
+        return tuple(e for pack in self.packs for e in pack.examples)
+
+    def provider_of(self, rule_id: str) -> Provider:
+        return self.providers[self.rules[rule_id].provider]
+
+    def env_var_provider(self) -> dict[str, Provider]:
+        """Environment variable name -> the provider whose credential it holds."""
+        return {name: p for p in self.providers.values() for name in p.env_vars}
+
+    def select(self, selected: Iterable[str] | None, ignored: Iterable[str] | None) -> frozenset[str]:
+        """Rule ids enabled by `--select`/`--ignore` (prefixes allowed: `KG1`, `KG20`)."""
+        ids = set(self.rules)
+        if selected:
+            ids = {r for r in ids if any(r.startswith(p) for p in selected)}
+        if ignored:
+            ids = {r for r in ids if not any(r.startswith(p) for p in ignored)}
+        return frozenset(ids)
+
+
+def _require(table: Mapping[str, Any], key: str, kind: type, where: str) -> Any:
+    if key not in table:
+        raise RulePackError(f"{where}: missing key {key!r}")
+    value = table[key]
+    if not isinstance(value, kind):
+        raise RulePackError(f"{where}: {key!r} must be {kind.__name__}, got {type(value).__name__}")
+    return value
+
+
+def _strings(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    value = table.get(key, [])
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RulePackError(f"{where}: {key!r} must be a list of strings")
+    return tuple(value)
+
+
+def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
+    unknown = sorted(set(table) - allowed)
+    if unknown:
+        raise RulePackError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}")
+
+
+def _compile(pattern: str, where: str) -> re.Pattern[str]:
+    try:
+        compiled = re.compile(pattern)
+    except re.error as exc:
+        raise RulePackError(f"{where}: invalid regex: {exc}") from None
+    return compiled
+
+
+def _parse_rule(table: Mapping[str, Any], provider: str, where: str) -> Rule:
+    _check_keys(
+        table,
+        {"id", "type", "kind", "title", "severity", "env_var", "regex", "keywords", "min_entropy",
+         "mixed_case", "requires_context", "source", "description", "verify"},
+        where,
+    )
+    rule_id = _require(table, "id", str, where)
+    where = f"{where} {rule_id}"
+    if not RULE_ID.match(rule_id):
+        raise RulePackError(f"{where}: rule id must look like KG123")
+    rule_type = _require(table, "type", str, where)
+    if rule_type not in RULE_TYPES:
+        raise RulePackError(f"{where}: type must be one of {', '.join(RULE_TYPES)}")
+    try:
+        severity = Severity.parse(_require(table, "severity", str, where))
+    except ValueError as exc:
+        raise RulePackError(f"{where}: {exc}") from None
+    regex = None
+    if rule_type in ("token", "identifier"):
+        regex = _compile(_require(table, "regex", str, where), where)
+        if "secret" not in regex.groupindex:
+            raise RulePackError(f"{where}: regex needs a named group (?P<secret>...)")
+    elif "regex" in table:
+        raise RulePackError(f"{where}: a {rule_type} rule takes no regex")
+    verify = None
+    if "verify" in table:
+        vt = _require(table, "verify", dict, where)
+        verify = VerifySpec(
+            method=_require(vt, "method", str, f"{where} verify").upper(),
+            url=_require(vt, "url", str, f"{where} verify"),
+            raw=vt,
+        )
+        if not verify.url.startswith("https://"):
+            raise RulePackError(f"{where} verify: url must be https://")
+    return Rule(
+        id=rule_id,
+        type=rule_type,
+        provider=provider,
+        kind=_require(table, "kind", str, where),
+        title=_require(table, "title", str, where),
+        severity=severity,
+        env_var=table.get("env_var"),
+        description=_require(table, "description", str, where),
+        source=_require(table, "source", str, where),
+        regex=regex,
+        keywords=tuple(k.lower() for k in _strings(table, "keywords", where)),
+        min_entropy=float(table.get("min_entropy", 0.0)),
+        mixed_case=bool(table.get("mixed_case", False)),
+        requires_context=bool(table.get("requires_context", False)),
+        verify=verify,
+    )
+
+
+def _parse_call_site(table: Mapping[str, Any], provider: str, where: str) -> CallSite:
+    _check_keys(
+        table,
+        {"callee", "argument", "position", "rules", "when_first_arg_startswith", "persist_rule"},
+        where,
+    )
+    position = table.get("position")
+    if position is not None and (not isinstance(position, int) or position < 0):
+        raise RulePackError(f"{where}: position must be a non-negative integer")
+    callees = _strings(table, "callee", where)
+    if not callees:
+        raise RulePackError(f"{where}: callee must name at least one qualified name")
+    return CallSite(
+        provider=provider,
+        callees=callees,
+        argument=_require(table, "argument", str, where),
+        position=position,
+        rules=_strings(table, "rules", where),
+        when_first_arg_startswith=table.get("when_first_arg_startswith"),
+        persist_rule=table.get("persist_rule"),
+    )
+
+
+def _parse_expect(values: Any, where: str) -> tuple[tuple[str, int], ...]:
+    if not isinstance(values, list):
+        raise RulePackError(f"{where}: expect must be a list like ['KG101@2']")
+    out = []
+    for value in values:
+        match = re.fullmatch(r"(KG[0-9]{3})@([0-9]+)", str(value))
+        if not match:
+            raise RulePackError(f"{where}: expect entry {value!r} must look like 'KG101@2'")
+        out.append((match.group(1), int(match.group(2))))
+    return tuple(out)
+
+
+def parse_pack(text: str, path: str) -> RulePack:
+    """Parse one pack's TOML text. Raises RulePackError with `path` and the key at fault."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise RulePackError(f"{path}: invalid TOML: {exc}") from None
+    _check_keys(data, {"schema", "provider", "rule", "call_site", "assignment", "example"}, path)
+    if data.get("schema") != 1:
+        raise RulePackError(f"{path}: 'schema = 1' expected")
+    pt = _require(data, "provider", dict, path)
+    where = f"{path} [provider]"
+    _check_keys(
+        pt,
+        {"id", "name", "keywords", "context", "env_vars", "literal_rule", "revoke", "placeholders"},
+        where,
+    )
+    provider = Provider(
+        id=_require(pt, "id", str, where),
+        name=_require(pt, "name", str, where),
+        keywords=tuple(k.lower() for k in _strings(pt, "keywords", where)),
+        context=tuple(k.lower() for k in _strings(pt, "context", where)),
+        env_vars=_strings(pt, "env_vars", where),
+        literal_rule=pt.get("literal_rule"),
+        revoke=str(pt.get("revoke", "the provider's console")),
+        placeholders=frozenset(p.lower() for p in _strings(pt, "placeholders", where)),
+    )
+    rules = tuple(
+        _parse_rule(t, provider.id, f"{path} [[rule]] #{i + 1}")
+        for i, t in enumerate(data.get("rule", []))
+    )
+    call_sites = tuple(
+        _parse_call_site(t, provider.id, f"{path} [[call_site]] #{i + 1}")
+        for i, t in enumerate(data.get("call_site", []))
+    )
+    assignments = []
+    for i, t in enumerate(data.get("assignment", [])):
+        where = f"{path} [[assignment]] #{i + 1}"
+        _check_keys(t, {"name_regex", "rules", "literal"}, where)
+        assignments.append(
+            AssignmentRule(
+                provider=provider.id,
+                name_regex=_compile(_require(t, "name_regex", str, where), where),
+                rules=_strings(t, "rules", where),
+                literal=bool(t.get("literal", False)),
+            )
+        )
+    examples = []
+    for i, t in enumerate(data.get("example", [])):
+        where = f"{path} [[example]] #{i + 1}"
+        _check_keys(t, {"name", "file", "code", "expect", "fixed"}, where)
+        fixed = t.get("fixed")
+        examples.append(
+            Example(
+                pack=provider.id,
+                name=_require(t, "name", str, where),
+                file=str(t.get("file", "example.py")),
+                code=_require(t, "code", str, where),
+                expect=_parse_expect(t.get("expect", []), where),
+                fixed=fixed if isinstance(fixed, str) else None,
+            )
+        )
+    return RulePack(path, provider, rules, call_sites, tuple(assignments), tuple(examples))
+
+
+def build_ruleset(packs: Iterable[RulePack]) -> RuleSet:
+    """Index packs and check cross references (unique ids, rules named by call sites exist)."""
+    packs = tuple(packs)
+    rules: dict[str, Rule] = {}
+    providers: dict[str, Provider] = {}
+    for pack in packs:
+        if pack.provider.id in providers:
+            raise RulePackError(f"{pack.path}: provider id {pack.provider.id!r} defined twice")
+        providers[pack.provider.id] = pack.provider
+        for rule in pack.rules:
+            if rule.id in rules:
+                raise RulePackError(f"{pack.path}: rule id {rule.id} defined twice")
+            rules[rule.id] = rule
+    for pack in packs:
+        refs = [pack.provider.literal_rule] if pack.provider.literal_rule else []
+        for cs in pack.call_sites:
+            refs += [*cs.rules, *([cs.persist_rule] if cs.persist_rule else [])]
+        for a in pack.assignments:
+            refs += list(a.rules)
+        for ex in pack.examples:
+            refs += [rid for rid, _ in ex.expect]
+        for ref in refs:
+            if ref not in rules:
+                raise RulePackError(f"{pack.path}: refers to unknown rule {ref}")
+    return RuleSet(packs=packs, rules=rules, providers=providers)
+
+
+def builtin_pack_paths() -> list[Path]:
+    """The TOML files shipped as the `keyguard.rules` package (works installed and editable)."""
+    root = resources.files("keyguard.rules")
+    return sorted(
+        Path(str(entry)) for entry in root.iterdir() if entry.name.endswith(".toml")
+    )
+
+
+def load_pack_file(path: Path) -> RulePack:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RulePackError(f"{path}: cannot read rule pack: {exc}") from None
+    return parse_pack(text, str(path))
+
+
+@lru_cache(maxsize=8)
+def load_ruleset(extra: tuple[str, ...] = ()) -> RuleSet:
+    """Built-in packs plus `extra` pack files (from `extend-rules`). Cached per process."""
+    paths = [*builtin_pack_paths(), *(Path(p) for p in extra)]
+    return build_ruleset(load_pack_file(p) for p in paths)
