@@ -30,6 +30,7 @@ class Segment:
         for plain files, where segment lines are file lines.
     context: extra text whose keywords count as context for matches in this segment (for a
         notebook output: its cell's source).
+    tags: the notebook cell's tags (a `keyguard-ignore` tag skips the cell).
     """
 
     text: str
@@ -39,6 +40,7 @@ class Segment:
     output_index: int | None = None
     raw_lines: tuple[int, ...] = ()
     context: str = ""
+    tags: tuple[str, ...] = ()
 
     def raw_line(self, line: int) -> int:
         """Map a 1-based segment line to the 1-based file line."""
