@@ -1,0 +1,309 @@
+"""SARIF 2.1.0 output for GitHub code scanning (`keyguard scan --format sarif`).
+
+Emits every property GitHub's "Supported SARIF output file properties" tables mark as
+required (tool.driver name and rules with id, short/full description and help; results with
+ruleId, message, one physical location with a repo-relative uri and a full 1-based region,
+partialFingerprints), plus `security-severity` so alerts rank as security results.
+
+Never the secret: no `snippet`, no `contextRegion`, messages are the findings' redacted
+texts, and the whole log is scrubbed of raw secret values before it is serialised
+(gitleaks' SARIF writer puts the raw secret in `region.snippet.text`; keyguard must not).
+
+Notebook findings point at the raw JSON file (`raw_line`/`raw_column`), which is what GitHub
+shows for an `.ipynb`; the cell and the line inside it go into the result's properties.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path, PurePosixPath
+from typing import Any
+from urllib.parse import quote
+
+from keyguard.model import Finding, Severity, VerificationState
+from keyguard.report._scrub import scrub, secret_map
+from keyguard.rulepack import Rule, RuleSet
+
+SARIF_VERSION = "2.1.0"
+# The `id` of the OASIS schema keyguard's tests validate against (errata01).
+SARIF_SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
+INFORMATION_URI = "https://pypi.org/project/keyguard/"
+FINGERPRINT_KEY = "keyguard/v1"
+
+# GitHub maps security-severity to a label: >= 9.0 critical, 7.0-8.9 high, 4.0-6.9 medium,
+# 0.1-3.9 low. One value inside each band, so GitHub's label equals keyguard's severity.
+SECURITY_SEVERITY: dict[Severity, str] = {
+    Severity.CRITICAL: "9.5",
+    Severity.HIGH: "8.0",
+    Severity.MEDIUM: "5.5",
+    Severity.LOW: "3.0",
+    Severity.INFO: "1.0",
+}
+
+# SARIF levels: error/warning/note. Medium and above block a merge by default (fail-on
+# medium), so they are errors; low is a warning; info (a CRN, not a secret) a note.
+LEVEL: dict[Severity, str] = {
+    Severity.CRITICAL: "error",
+    Severity.HIGH: "error",
+    Severity.MEDIUM: "error",
+    Severity.LOW: "warning",
+    Severity.INFO: "note",
+}
+
+# A live key (or a live but restricted one) is an error whatever the rule's severity.
+LIVE_STATES = frozenset({VerificationState.VERIFIED, VerificationState.RESTRICTED})
+
+
+def level_for(finding: Finding) -> str:
+    """SARIF level of one finding: from severity, raised to error when the key is live."""
+    if finding.verification.state in LIVE_STATES:
+        return "error"
+    return LEVEL[finding.severity]
+
+
+def _rule_name(rule: Rule) -> str:
+    """PascalCase name from the rule id and kind (`KG101`, `ionq-api-key` -> `IonqApiKey`)."""
+    words = re.split(r"[^A-Za-z0-9]+", rule.kind)
+    name = "".join(w[:1].upper() + w[1:] for w in words if w)
+    # Two rules may share a kind (KG101/KG102); the type keeps names distinct.
+    if rule.type != "token":
+        name += rule.type.capitalize()
+    return name or rule.id
+
+
+def _precision(rule: Rule) -> str:
+    """GitHub `precision`: how often results of this rule are true positives."""
+    if rule.type == "persist":
+        return "very-high"  # a call, not a guess about a string
+    if rule.type in ("literal",) or rule.requires_context:
+        return "medium"  # shape alone is not enough; context decides
+    return "high"
+
+
+def _fix_text(rule: Rule, env_var: str | None, revoke: str) -> tuple[str, str]:
+    """(plain text, markdown) of what to do about a result of `rule`."""
+    var = env_var or "an environment variable"
+    if rule.type == "identifier":
+        text = (
+            f"This is an identifier, not a secret: it cannot authenticate. Keep it out of "
+            f"shared code anyway by reading it from {var}."
+        )
+        md = (
+            f"This is an identifier, not a secret: it cannot authenticate. Keep it out of "
+            f"shared code anyway: read it with `os.environ[\"{var}\"]`."
+        )
+        return text, md
+    if rule.type == "persist":
+        text = (
+            f"Do not call save_account() in shared code: it writes the token in plain text to "
+            f"the home directory. Let the SDK read the token from {var} instead."
+        )
+        md = (
+            "Do not call `save_account()` in shared code: it writes the token in plain text "
+            f"to the home directory. Let the SDK read the token from `{var}` instead."
+        )
+        return text, md
+    text = (
+        f"Fix: read the credential from the environment variable {var} "
+        f"(os.environ[\"{var}\"]) instead of the literal; `keyguard scan --fix` rewrites "
+        f"Python files and notebooks. Then revoke the key in {revoke} and create a new one: "
+        f"a key that reached a repository is compromised, removing it from the code does "
+        f"not remove it from the history."
+    )
+    md = (
+        "**Fix**\n\n"
+        f"1. Read the credential from the environment instead of the literal: "
+        f"`os.environ[\"{var}\"]` (`keyguard scan --fix` rewrites Python files and "
+        f"notebooks).\n"
+        f"2. Revoke the key in {revoke} and create a new one. A key that reached a "
+        f"repository is compromised: removing it from the code does not remove it from the "
+        f"history.\n"
+    )
+    return text, md
+
+
+def _rule_descriptor(rule: Rule, ruleset: RuleSet) -> dict[str, Any]:
+    provider = ruleset.providers.get(rule.provider)
+    revoke = provider.revoke if provider else "the provider's console"
+    provider_name = provider.name if provider else rule.provider
+    fix_text, fix_md = _fix_text(rule, rule.env_var, revoke)
+    return {
+        "id": rule.id,
+        "name": _rule_name(rule),
+        "shortDescription": {"text": rule.title},
+        "fullDescription": {"text": rule.description},
+        "help": {
+            "text": f"{rule.description}\n\n{fix_text}",
+            "markdown": (
+                f"## {rule.id}: {rule.title} ({provider_name})\n\n"
+                f"{rule.description}\n\n{fix_md}"
+            ),
+        },
+        "defaultConfiguration": {"level": LEVEL[rule.severity]},
+        "properties": {
+            "security-severity": SECURITY_SEVERITY[rule.severity],
+            "tags": ["security", "secret"],
+            "precision": _precision(rule),
+            "provider": rule.provider,
+            "severity": rule.severity.label,
+        },
+    }
+
+
+def artifact_uri(path: str, cwd: str | None = None) -> str:
+    """Repo-relative URI (forward slashes, percent-encoded) for a finding's path.
+
+    Paths are made relative to the current directory (the repository root in CI). A path
+    outside it keeps an absolute `file://` URI rather than a misleading `../` path.
+    """
+    base = Path(cwd or os.getcwd()).resolve()
+    p = Path(path)
+    absolute = p if p.is_absolute() else base / p
+    # Resolve `..` and symlinks: GitHub requires resolved paths, stable between runs.
+    try:
+        absolute = absolute.resolve()
+    except OSError:
+        absolute = Path(os.path.normpath(absolute))
+    try:
+        rel = absolute.relative_to(base)
+    except ValueError:
+        return absolute.as_uri()
+    return quote(PurePosixPath(*rel.parts).as_posix(), safe="/")
+
+
+def _region(finding: Finding) -> dict[str, int]:
+    """1-based region on the raw file; end column exclusive, as in SARIF and `Location`."""
+    loc = finding.location
+    start_line, start_col = max(loc.raw_line, 1), max(loc.raw_column, 1)
+    if loc.cell is None and (loc.end_line, loc.end_column) > (loc.line, loc.column):
+        end_line, end_col = loc.end_line, loc.end_column
+    else:
+        # Notebook: the secret sits on one line of the JSON text (keys have no characters
+        # JSON escapes), so it ends on the same raw line.
+        end_line, end_col = start_line, start_col + max(len(finding.secret), 1)
+    return {"startLine": start_line, "startColumn": start_col, "endLine": end_line,
+            "endColumn": end_col}
+
+
+def _result(finding: Finding, rule_index: int, uri: str, occurrence: int) -> dict[str, Any]:
+    loc = finding.location
+    digest = hashlib.sha256(f"{uri}\0{finding.fingerprint}".encode()).hexdigest()
+    properties: dict[str, Any] = {
+        "severity": finding.severity.label,
+        "confidence": finding.confidence.label,
+        "provider": finding.provider,
+        "kind": finding.kind,
+        "redacted": finding.secret.redacted,
+    }
+    if finding.env_var:
+        properties["env_var"] = finding.env_var
+    if finding.context:
+        properties["context"] = finding.context
+    if finding.verification.state is not VerificationState.NOT_CHECKED:
+        properties["verification"] = finding.verification.state.value
+        if finding.verification.detail:
+            properties["verification_detail"] = finding.verification.detail
+    if loc.cell is not None:
+        properties["cell"] = loc.cell + 1  # 1-based, as in `nb.ipynb:cell 3:2:8`
+        properties["cell_line"] = loc.cell_line
+        properties["cell_column"] = loc.column
+        if loc.part:
+            properties["part"] = loc.part
+        if loc.output_index is not None:
+            properties["output"] = loc.output_index + 1
+    message = finding.message or f"{finding.title} ({finding.secret.redacted})."
+    return {
+        "ruleId": finding.rule_id,
+        "ruleIndex": rule_index,
+        "level": level_for(finding),
+        "message": {"text": message},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
+                    "region": _region(finding),
+                }
+            }
+        ],
+        # Content fingerprint + path: stable when lines move, different per file. The
+        # occurrence number separates the same key twice in one file (CodeQL's `hash:n`).
+        "partialFingerprints": {FINGERPRINT_KEY: f"{digest}:{occurrence}"},
+        "properties": properties,
+    }
+
+
+def _scrub_tree(node: Any, secrets: dict[str, str]) -> Any:
+    if isinstance(node, str):
+        return scrub(node, secrets)
+    if isinstance(node, dict):
+        return {k: _scrub_tree(v, secrets) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_scrub_tree(v, secrets) for v in node]
+    return node
+
+
+def build_sarif(
+    findings: Sequence[Finding], ruleset: RuleSet, *, version: str, cwd: str | None = None
+) -> dict[str, Any]:
+    """The SARIF log as a dict (see `render_sarif`)."""
+    rule_ids = sorted(set(ruleset.rules) | {f.rule_id for f in findings})
+    rules = []
+    for rid in rule_ids:
+        if rid in ruleset.rules:
+            rules.append(_rule_descriptor(ruleset.rules[rid], ruleset))
+        else:  # a finding of a rule outside the ruleset (should not happen): still valid SARIF
+            rules.append({
+                "id": rid, "name": rid, "shortDescription": {"text": rid},
+                "fullDescription": {"text": rid}, "help": {"text": rid},
+            })
+    index = {rid: i for i, rid in enumerate(rule_ids)}
+
+    results = []
+    seen: dict[tuple[str, str], int] = {}
+    ordered = sorted(findings, key=lambda f: (f.sort_key(), f.fingerprint))
+    for finding in ordered:
+        uri = artifact_uri(finding.location.path, cwd)
+        key = (uri, finding.fingerprint)
+        seen[key] = seen.get(key, 0) + 1
+        results.append(_result(finding, index[finding.rule_id], uri, seen[key]))
+
+    log = {
+        "$schema": SARIF_SCHEMA,
+        "version": SARIF_VERSION,
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "keyguard",
+                        "version": version,
+                        "semanticVersion": version,
+                        "informationUri": INFORMATION_URI,
+                        "rules": rules,
+                    }
+                },
+                # keyguard's columns count code points (Python string indexes).
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+    return _scrub_tree(log, secret_map(findings))
+
+
+def render_sarif(
+    findings: Sequence[Finding], ruleset: RuleSet, *, version: str, cwd: str | None = None
+) -> str:
+    """SARIF 2.1.0 JSON text for `findings` (deterministic: sorted rules and results).
+
+    Every rule of `ruleset` is listed (sorted by id), so rule metadata reaches GitHub even on
+    a clean run; `results` is `[]` when there are no findings. `cwd` is the directory URIs
+    are relative to (default: the current directory, the repository root in CI).
+    """
+    log = build_sarif(findings, ruleset, version=version, cwd=cwd)
+    return json.dumps(log, indent=2, ensure_ascii=False) + "\n"
