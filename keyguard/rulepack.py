@@ -68,6 +68,8 @@ class Rule:
     min_entropy: float = 0.0
     mixed_case: bool = False
     requires_context: bool = False
+    # Words that, on the match's line, mark a look-alike (e.g. "sha512" next to 128 hex).
+    deny_context: tuple[str, ...] = ()
     verify: VerifySpec | None = None
 
     @property
@@ -92,10 +94,6 @@ class CallSite:
     rules: tuple[str, ...]
     when_first_arg_startswith: str | None = None
     persist_rule: str | None = None
-
-    @property
-    def display_name(self) -> str:
-        return self.callees[0].rsplit(".", 2)[-1] if "." in self.callees[0] else self.callees[0]
 
 
 @dataclass(frozen=True)
@@ -218,7 +216,7 @@ def _parse_rule(table: Mapping[str, Any], provider: str, where: str) -> Rule:
     _check_keys(
         table,
         {"id", "type", "kind", "title", "severity", "env_var", "regex", "keywords", "min_entropy",
-         "mixed_case", "requires_context", "source", "description", "verify"},
+         "mixed_case", "requires_context", "deny_context", "source", "description", "verify"},
         where,
     )
     rule_id = _require(table, "id", str, where)
@@ -241,14 +239,48 @@ def _parse_rule(table: Mapping[str, Any], provider: str, where: str) -> Rule:
         raise RulePackError(f"{where}: a {rule_type} rule takes no regex")
     verify = None
     if "verify" in table:
+        vw = f"{where} verify"
         vt = _require(table, "verify", dict, where)
-        verify = VerifySpec(
-            method=_require(vt, "method", str, f"{where} verify").upper(),
-            url=_require(vt, "url", str, f"{where} verify"),
-            raw=vt,
+        _check_keys(
+            vt, {"method", "url", "headers", "form", "json_body", "legacy", "responses"}, vw
         )
-        if not verify.url.startswith("https://"):
-            raise RulePackError(f"{where} verify: url must be https://")
+        verify = VerifySpec(
+            method=_require(vt, "method", str, vw).upper(), url=_require(vt, "url", str, vw), raw=vt
+        )
+        # The secret travels only in headers / form / JSON body: never in the URL, which
+        # ends up in logs and in httpx exception texts.
+        if not re.fullmatch(r"https://[A-Za-z0-9.-]+(:[0-9]+)?(/[^\s{}@?#]*)?", verify.url):
+            raise RulePackError(f"{vw}: url must be https://host[:port]/path (no secret/query/@)")
+        if verify.method not in ("GET", "POST") or rule_type not in ("token", "literal"):
+            raise RulePackError(f"{vw}: method must be GET or POST, on a token or literal rule")
+        carriers = [vt.get(k, {}) for k in ("headers", "form", "json_body")]
+        if not all(isinstance(c, dict) and all(isinstance(v, str) for v in c.values())
+                   for c in carriers) or ("form" in vt and "json_body" in vt):
+            raise RulePackError(f"{vw}: headers, form, json_body: tables of strings (no form+json)")
+        if not any("{secret}" in v for c in carriers for v in c.values()):
+            raise RulePackError(f"{vw}: put '{{secret}}' in a header, form or json_body value")
+        if not isinstance(vt.get("legacy", False), bool):
+            raise RulePackError(f"{vw}: legacy must be true or false")
+        responses = _require(vt, "responses", list, vw)
+        for i, r in enumerate(responses):
+            rw = f"{vw} responses #{i + 1}"
+            if not isinstance(r, dict):
+                raise RulePackError(f"{rw}: must be a table")
+            _check_keys(r, {"status", "state", "json_has", "json_equals", "json_prefix",
+                            "detail_fields"}, rw)
+            status = _require(r, "status", list, rw)
+            # 3xx (never followed) and 429 (retried, then unknown) are the verifier's business.
+            if not status or not all(isinstance(c, int) and 200 <= c <= 599 and c != 429
+                                     and not 300 <= c < 400 for c in status):
+                raise RulePackError(f"{rw}: status must list HTTP codes 200-599 except 3xx, 429")
+            if r.get("state") not in ("verified", "unverified", "restricted", "retired", "unknown"):
+                raise RulePackError(f"{rw}: state must be verified, unverified, restricted, "
+                                    "retired or unknown")
+            if not isinstance(r.get("json_has", ""), str) or not all(
+                isinstance(r.get(k, {}), dict) for k in ("json_equals", "json_prefix")
+            ) or not all(isinstance(v, str) for v in r.get("json_prefix", {}).values()):
+                raise RulePackError(f"{rw}: json_has is a string, json_equals / json_prefix tables")
+            _strings(r, "detail_fields", rw)
     return Rule(
         id=rule_id,
         type=rule_type,
@@ -264,6 +296,7 @@ def _parse_rule(table: Mapping[str, Any], provider: str, where: str) -> Rule:
         min_entropy=float(table.get("min_entropy", 0.0)),
         mixed_case=bool(table.get("mixed_case", False)),
         requires_context=bool(table.get("requires_context", False)),
+        deny_context=tuple(k.lower() for k in _strings(table, "deny_context", where)),
         verify=verify,
     )
 

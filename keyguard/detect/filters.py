@@ -1,0 +1,119 @@
+"""Cheap filters that decide whether a string is a real credential or a placeholder.
+
+Placeholder heuristics follow shared/research/secret-formats.md section 6 (documented
+placeholders of the IonQ and IBM docs, SDK tests and tutorials) and trufflehog's default
+false-positive words. Entropy floors follow the measured distributions in sections 1.1, 2.1 and
+3.1 (random IonQ keys: min 3.90 bits/char; IBM keys: min 4.30; legacy tokens: min 3.71).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter
+from itertools import pairwise
+
+# Values that start or end like documentation ("your_api_key", "API TOKEN GOES HERE").
+_PLACEHOLDER_PREFIX = re.compile(
+    r"(?i)^(?:your|my|insert|paste|enter|replace|example|sample|dummy|fake|test|temp|xxx+|"
+    r"placeholder|changeme|todo|none|null|put|add|api[_ -]?key|token)(?:[_\-\s.:]|$)"
+)
+_PLACEHOLDER_SUFFIX = re.compile(r"(?i)(?:here|goes|_token|-token|api[_ -]?key|_key|-key)$")
+# Words that never occur in an issued key but often in docs and fixtures.
+_PLACEHOLDER_WORDS = (
+    "example", "sample", "dummy", "placeholder", "changeme", "redacted", "xxxxx", "your_",
+    "your-", "<", ">", "{", "}", "${", "...", "…", "****", "####",
+)
+_ONLY_WORDS = re.compile(r"^[A-Za-z]+(?:[_\- ][A-Za-z]+)*$")
+_CAMEL_WORDS = re.compile(r"^[a-z]*(?:[A-Z][a-z]+)+$|^[a-z]+(?:_[a-z]+)+$|^[A-Z]+(?:_[A-Z]+)+$")
+_HEX_ONLY = re.compile(r"^(?:[0-9a-f]+|[0-9A-F]+)$")
+
+
+def shannon_entropy(value: str) -> float:
+    """Shannon entropy in bits per character (detect-secrets' formula). 0.0 for ''."""
+    if not value:
+        return 0.0
+    length = len(value)
+    return -sum((n / length) * math.log2(n / length) for n in Counter(value).values())
+
+
+def is_repetitive(value: str) -> bool:
+    """True for runs like 0000..., xxxx..., abcdabcd... (period <= 8, a short tail allowed)
+    and for strings where one character makes up >= 40 % of the value."""
+    if not value:
+        return True
+    most = Counter(value).most_common(1)[0][1]
+    if most / len(value) >= 0.4:
+        return True
+    lowered = value.lower()
+    for period in range(1, 9):
+        unit = lowered[:period]
+        repeats = len(lowered) // period
+        # The repeated prefix covers >= 80 % of the value: the detect-secrets fixture is
+        # period 8 plus a `--__` tail.
+        if repeats >= 2 and lowered.startswith(unit * repeats) and repeats * period >= 0.8 * len(value):
+            return True
+    return _is_sequential(lowered)
+
+
+def _is_sequential(value: str) -> bool:
+    """'123456', 'abcdef', '0123456789abcdef...' and the like."""
+    if len(value) < 4:
+        return False
+    steps = {ord(b) - ord(a) for a, b in pairwise(value)}
+    return steps <= {1} or steps <= {-1}
+
+
+def is_placeholder(value: str, known: frozenset[str] = frozenset(), env_vars: frozenset[str] = frozenset()) -> bool:
+    """Whether a candidate value is a documented placeholder, template or dummy.
+
+    `known` holds the providers' documented placeholders (lower case), `env_vars` the
+    environment variable names (a value equal to one is a name, not a key).
+    """
+    stripped = value.strip().strip("'\"`")
+    if not stripped:
+        return True
+    lowered = stripped.lower()
+    if lowered in known or stripped.upper() in env_vars:
+        return True
+    if any(word in lowered for word in _PLACEHOLDER_WORDS):
+        return True
+    if any(ch.isspace() for ch in stripped):
+        return True
+    if _PLACEHOLDER_PREFIX.match(stripped) or _PLACEHOLDER_SUFFIX.search(stripped):
+        return True
+    return is_repetitive(stripped)
+
+
+def looks_like_words(value: str) -> bool:
+    """CamelCase, snake_case or CONSTANT_CASE identifiers made of words, no digits.
+
+    A random 32-character key has this shape with negligible probability; identifiers do.
+    """
+    return bool(_CAMEL_WORDS.match(value))
+
+
+def is_plausible_token(value: str, *, min_entropy: float, mixed_case: bool) -> bool:
+    """Format-level checks for a regex match of a token rule (after the regex itself)."""
+    if mixed_case:
+        if not (any(c.isupper() for c in value) and any(c.islower() for c in value)):
+            return False
+        if _HEX_ONLY.match(value):
+            return False
+    if looks_like_words(value):
+        return False
+    return shannon_entropy(value) >= min_entropy
+
+
+def is_plausible_literal(value: str) -> bool:
+    """Whether a literal of unexpected shape at a credential site looks like a real secret.
+
+    Plain words ('tomyheart', 'to_my_heart', 'MY_APIKEY') and short strings are treated as
+    placeholders: issued keys carry digits or mixed case.
+    """
+    stripped = value.strip()
+    if len(stripped) < 8:
+        return False
+    if _ONLY_WORDS.match(stripped) and not any(c.isdigit() for c in stripped):
+        return False
+    return shannon_entropy(stripped) >= 2.5

@@ -1,0 +1,213 @@
+"""Token detector: format-exact regexes of the rule packs over any text segment.
+
+Speed: Python's `re` has no literal prefilter for alternations, so running every rule over
+every byte costs one pass per rule. Keyword-less token rules (the bare key shapes) are instead
+run only inside candidate runs of key characters found by one cheap pass; rules with keywords
+(`crn:v1:`, `eyJ`) run only on segments containing a keyword. A keyword-less token rule must
+therefore match at least `MIN_CANDIDATE` characters of `[A-Za-z0-9_+/=-]` (documented in the
+README's rule-pack schema).
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from keyguard.detect.filters import is_placeholder, is_plausible_token
+from keyguard.documents import Segment
+from keyguard.model import Confidence
+from keyguard.rulepack import Provider, Rule, RuleSet
+
+MIN_CANDIDATE = 20
+_CANDIDATE = re.compile(rf"[A-Za-z0-9_+/=-]{{{MIN_CANDIDATE},}}")
+_ASSIGNED_TO = re.compile(r"""([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*(?:=|:|:=|=>)\s*["']?$""")
+_CONTEXT_LINES = 3
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A detected secret in one segment, before it becomes a Finding.
+
+    Positions are 1-based segment coordinates; `end_column` is exclusive. `where` is the
+    human phrase for where it sits ("passed to IonQProvider(token=...)").
+    """
+
+    segment: int
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    value: str
+    rule: Rule
+    where: str
+    confidence: Confidence
+    fixable: bool = False
+    env_var: str | None = None
+
+
+class LineIndex:
+    """Offsets <-> 1-based (line, column) for one text."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.starts = [0]
+        find = text.find
+        pos = find("\n")
+        while pos >= 0:
+            self.starts.append(pos + 1)
+            pos = find("\n", pos + 1)
+
+    def position(self, offset: int) -> tuple[int, int]:
+        line = bisect.bisect_right(self.starts, offset)
+        return line, offset - self.starts[line - 1] + 1
+
+    def line_text(self, line: int) -> str:
+        start = self.starts[line - 1]
+        end = self.starts[line] - 1 if line < len(self.starts) else len(self.text)
+        return self.text[start:end]
+
+    def span(self, first_line: int, last_line: int) -> tuple[int, int]:
+        """Offsets covering lines first_line..last_line (clamped)."""
+        first = max(first_line, 1)
+        last = min(last_line, len(self.starts))
+        end = self.starts[last] if last < len(self.starts) else len(self.text)
+        return self.starts[first - 1], end
+
+
+@dataclass
+class ContextProbe:
+    """Decides whether provider context surrounds a match in one segment.
+
+    Context is one of the provider's context keywords (or environment variable names),
+    case-insensitive: on the match's line (high confidence), within three lines (medium), in
+    the segment's extra context such as a notebook output's cell source, or in the path.
+    """
+
+    lower: str
+    index: LineIndex
+    extra_lower: str
+    path_lower: str
+
+    def confidence(self, provider: Provider, offset: int) -> Confidence | None:
+        keywords = _context_keywords(provider)
+        line, _ = self.index.position(offset)
+        start, end = self.index.span(line, line)
+        if any(k in self.lower[start:end] for k in keywords):
+            return Confidence.HIGH
+        start, end = self.index.span(line - _CONTEXT_LINES, line + _CONTEXT_LINES)
+        window = self.lower[start:end]
+        if any(k in window for k in keywords):
+            return Confidence.MEDIUM
+        if any(k in self.extra_lower for k in keywords) or any(k in self.path_lower for k in keywords):
+            return Confidence.MEDIUM
+        return None
+
+
+_KEYWORD_CACHE: dict[str, tuple[str, ...]] = {}
+
+
+def _context_keywords(provider: Provider) -> tuple[str, ...]:
+    cached = _KEYWORD_CACHE.get(provider.id)
+    if cached is None:
+        cached = tuple(dict.fromkeys([*provider.context, *(v.lower() for v in provider.env_vars)]))
+        _KEYWORD_CACHE[provider.id] = cached
+    return cached
+
+
+def describe_where(line_prefix: str, segment: Segment, is_comment: bool, path: str) -> str:
+    """Human phrase for where a bare match sits, from the text before it on its line."""
+    lowered = line_prefix.lower()
+    if re.search(r"apikey\s+$", lowered):
+        return "in an `Authorization: apiKey` header"
+    if re.search(r"apikey[\"']?\s*[=:]\s*[\"']?$", lowered):
+        return "in an IAM `apikey` field"
+    if re.search(r"bearer\s+$", lowered):
+        return "in an `Authorization: Bearer` header"
+    if segment.part == "output":
+        return f"in the output of cell {(segment.cell or 0) + 1}"
+    if is_comment:
+        return "in a comment"
+    assigned = _ASSIGNED_TO.search(line_prefix.rstrip("\"' "))
+    if assigned is None:
+        assigned = _ASSIGNED_TO.search(line_prefix)
+    if assigned:
+        return f"assigned to {assigned.group(1)}"
+    if segment.cell is not None and segment.python is None:
+        return f"in cell {segment.cell + 1} (Markdown or non-Python cell)"
+    return f"in {path.rsplit('/', 1)[-1]}"
+
+
+def find_tokens(
+    segment: Segment,
+    segment_index: int,
+    path: str,
+    ruleset: RuleSet,
+    rules: Sequence[Rule],
+    lower: str | None = None,
+) -> list[Hit]:
+    """Run token and identifier rules over one segment.
+
+    `rules` are the selected token/identifier rules; `lower` the lower-cased text if the
+    caller already has it. Returns hits that passed the format, placeholder and context
+    filters.
+    """
+    text = segment.text
+    lower = text.lower() if lower is None else lower
+    index = LineIndex(text)
+    probe = ContextProbe(lower, index, segment.context.lower(), path.lower())
+    hits: list[Hit] = []
+
+    bare = [r for r in rules if not r.keywords]
+    anchored = [r for r in rules if r.keywords and any(k in lower for k in r.keywords)]
+    matches: list[tuple[Rule, re.Match[str]]] = []
+    if bare:
+        end = len(text)
+        for run in _CANDIDATE.finditer(text):
+            window_end = min(run.end() + 1, end)
+            for rule in bare:
+                assert rule.regex is not None
+                matches.extend((rule, m) for m in rule.regex.finditer(text, run.start(), window_end))
+    for rule in anchored:
+        assert rule.regex is not None
+        matches.extend((rule, m) for m in rule.regex.finditer(text))
+
+    for rule, match in matches:
+        value = match.group("secret")
+        start = match.start("secret")
+        provider = ruleset.providers[rule.provider]
+        if rule.type == "token":
+            if not is_plausible_token(value, min_entropy=rule.min_entropy, mixed_case=rule.mixed_case):
+                continue
+            env_names = frozenset(provider.env_vars)
+            if is_placeholder(value, provider.placeholders, env_names):
+                continue
+        if rule.deny_context:
+            line_start = lower.rfind("\n", 0, start) + 1
+            line_end = lower.find("\n", start)
+            line_lower = lower[line_start: line_end if line_end >= 0 else len(lower)]
+            if any(word in line_lower for word in rule.deny_context):
+                continue
+        confidence: Confidence | None = Confidence.HIGH
+        if rule.requires_context:
+            confidence = probe.confidence(provider, start)
+            if confidence is None:
+                continue
+        line, column = index.position(start)
+        line_prefix = index.line_text(line)[: column - 1]
+        is_comment = segment.python is not None and "#" in line_prefix
+        hits.append(
+            Hit(
+                segment=segment_index,
+                line=line,
+                column=column,
+                end_line=line,
+                end_column=column + len(value),
+                value=value,
+                rule=rule,
+                where=describe_where(line_prefix, segment, is_comment, path),
+                confidence=confidence,
+            )
+        )
+    return hits

@@ -1,0 +1,137 @@
+"""Which files to scan, and why the others were skipped.
+
+Inside a git work tree a directory is expanded with `git ls-files` (tracked plus untracked
+files that are not ignored, so `.gitignore` is honoured exactly as git does). Elsewhere it is
+a plain walk that does not follow directory symlinks (no loops) and skips VCS, cache and
+virtual-environment directories. Explicitly named files are always candidates.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+# Directories a plain walk never enters (VCS metadata, caches, virtual environments).
+SKIP_DIRS = frozenset({
+    ".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache",
+    ".tox", ".nox", ".venv", "venv", "node_modules", ".ipynb_checkpoints", "site-packages",
+})
+# Extensions that are never text: skipped without reading.
+BINARY_SUFFIXES = frozenset({
+    ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".ico", ".webp", ".pdf", ".zip", ".gz", ".tgz",
+    ".bz2", ".xz", ".7z", ".tar", ".whl", ".egg", ".so", ".dylib", ".dll", ".exe", ".pyc",
+    ".pyo", ".o", ".a", ".class", ".jar", ".woff", ".woff2", ".ttf", ".otf", ".eot", ".mp3",
+    ".mp4", ".mov", ".avi", ".wav", ".npy", ".npz", ".pkl", ".pickle", ".h5", ".hdf5",
+    ".parquet", ".sqlite", ".db", ".pt", ".onnx",
+})
+
+
+@dataclass
+class Discovery:
+    """Result of discovery: files to scan (paths as the user will see them) and problems.
+
+    `skipped` maps a reason ("binary file", "excluded by configuration") to a count;
+    `errors` lists messages about paths that could not be used at all.
+    """
+
+    files: list[str] = field(default_factory=list)
+    skipped: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+
+def _display(path: str) -> str:
+    """Normalise a path for output: no leading './', forward slashes."""
+    path = os.path.normpath(path)
+    return path.replace(os.sep, "/")
+
+
+def git_files(directory: str) -> list[str] | None:
+    """Tracked + untracked-not-ignored files under `directory`, or None outside a work tree.
+
+    Paths are relative to `directory`. git's own quoting is avoided with -z.
+    """
+    try:
+        proc = subprocess.run(
+            ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--deduplicate"],
+            cwd=directory,
+            capture_output=True,
+            check=False,
+            timeout=120,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if proc.returncode != 0:
+        return None
+    return [p for p in proc.stdout.decode("utf-8", "surrogateescape").split("\0") if p]
+
+
+def _walk(directory: str, discovery: Discovery) -> Iterator[str]:
+    def onerror(exc: OSError) -> None:
+        discovery.errors.append(f"{_display(exc.filename or directory)}: cannot read directory ({exc.strerror})")
+
+    for root, dirs, files in os.walk(directory, onerror=onerror, followlinks=False):
+        kept = []
+        for d in dirs:
+            if d in SKIP_DIRS:
+                discovery.skip("VCS, cache or virtual-environment directory")
+            else:
+                kept.append(d)
+        dirs[:] = sorted(kept)
+        for name in sorted(files):
+            yield os.path.join(root, name)
+
+
+def discover(paths: Sequence[str], is_excluded: Callable[[str], bool] | None = None) -> Discovery:
+    """Expand `paths` (files or directories) into the files to scan.
+
+    `is_excluded(display_path)` applies the configuration's exclude patterns. Missing paths
+    become errors; broken symlinks, symlink loops and non-regular files are skipped with a
+    reason. Never raises for bad paths.
+    """
+    discovery = Discovery()
+    seen: set[str] = set()
+
+    def consider(path: str, explicit: bool) -> None:
+        shown = _display(path)
+        if shown in seen:
+            return
+        seen.add(shown)
+        if is_excluded is not None and is_excluded(shown):
+            discovery.skip("excluded by configuration")
+            return
+        if os.path.islink(path) and not os.path.exists(path):
+            try:
+                os.stat(path)
+            except OSError as exc:
+                if exc.errno == 40:  # ELOOP
+                    discovery.skip("symlink loop")
+                    return
+            discovery.skip("broken symlink")
+            return
+        if os.path.splitext(path)[1].lower() in BINARY_SUFFIXES:
+            discovery.skip("binary file")
+            return
+        if not explicit and os.path.isdir(path):
+            return  # git lists submodules as paths; they are scanned from their own checkout
+        discovery.files.append(shown)
+
+    for given in paths:
+        if not os.path.lexists(given):
+            discovery.errors.append(f"{given}: no such file or directory")
+            continue
+        if os.path.isdir(given):
+            listed = git_files(given)
+            if listed is None:
+                for path in _walk(given, discovery):
+                    consider(path, explicit=False)
+            else:
+                for rel in listed:
+                    consider(os.path.join(given, rel), explicit=False)
+        else:
+            consider(given, explicit=True)
+    return discovery

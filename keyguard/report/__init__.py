@@ -1,0 +1,1 @@
+"""Output formats: text (default), json, sarif, github. Each renders findings to a string."""

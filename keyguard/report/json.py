@@ -1,0 +1,67 @@
+"""Machine output: a documented, stable JSON schema (README "JSON output").
+
+Top level: {"version": 1, "tool": {...}, "findings": [...], "summary": {...}}. Each finding
+has rule, provider, kind, title, severity, confidence, path, line, column, end_line,
+end_column (1-based, end exclusive), cell (0-based, notebooks), cell_line, part,
+output_index, raw_line, raw_column (position in the file itself), message, context, env_var,
+fingerprint, fixable, verification, verification_detail, and secret: redacted
+("ab12…(44 chars)") unless `show_secrets` is set.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from keyguard import __version__
+from keyguard.model import Finding
+
+SCHEMA_VERSION = 1
+
+
+def finding_to_dict(finding: Finding, *, show_secrets: bool = False) -> dict[str, Any]:
+    loc = finding.location
+    return {
+        "rule": finding.rule_id,
+        "provider": finding.provider,
+        "kind": finding.kind,
+        "title": finding.title,
+        "severity": finding.severity.label,
+        "confidence": finding.confidence.label,
+        "path": loc.path,
+        "line": loc.line,
+        "column": loc.column,
+        "end_line": loc.end_line,
+        "end_column": loc.end_column,
+        "cell": loc.cell,
+        "cell_line": loc.cell_line,
+        "part": loc.part,
+        "output_index": loc.output_index,
+        "raw_line": loc.raw_line,
+        "raw_column": loc.raw_column,
+        "message": finding.message,
+        "context": finding.context,
+        "env_var": finding.env_var,
+        "fingerprint": finding.fingerprint,
+        "fixable": finding.fixable,
+        "verification": finding.verification.state.value,
+        "verification_detail": finding.verification.detail,
+        "secret": finding.secret.reveal() if show_secrets else finding.secret.redacted,
+    }
+
+
+def render_json(
+    findings: Sequence[Finding],
+    summary: Mapping[str, Any],
+    *,
+    show_secrets: bool = False,
+) -> str:
+    """The whole report as indented JSON with a trailing newline."""
+    document = {
+        "version": SCHEMA_VERSION,
+        "tool": {"name": "keyguard", "version": __version__},
+        "findings": [finding_to_dict(f, show_secrets=show_secrets) for f in findings],
+        "summary": dict(summary),
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

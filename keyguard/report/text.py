@@ -1,0 +1,45 @@
+"""Human output: one line per finding, `path:line:col: RULE message` (ruff's shape).
+
+Notebook findings read `path:cell N:line:col` (N 1-based, as ruff prints cells). Colour only
+when asked or on a terminal, and never when NO_COLOR is set (resolved by the CLI).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import click
+
+from keyguard.model import Finding, Severity, VerificationState
+
+_SEVERITY_COLOUR = {
+    Severity.CRITICAL: "red",
+    Severity.HIGH: "red",
+    Severity.MEDIUM: "yellow",
+    Severity.LOW: "cyan",
+    Severity.INFO: "blue",
+}
+
+
+def render_finding(finding: Finding, *, color: bool = False, show_secret: bool = False) -> str:
+    """One line for one finding. The secret appears only with `show_secret`."""
+    loc = finding.location.display()
+    rule = finding.rule_id
+    if color:
+        loc = click.style(loc, bold=True)
+        rule = click.style(rule, fg=_SEVERITY_COLOUR[finding.severity], bold=True)
+    line = f"{loc}: {rule} {finding.message}"
+    extras = [f"[{finding.severity.label}]"]
+    if finding.verification.state is not VerificationState.NOT_CHECKED:
+        state = finding.verification.state.value
+        if finding.verification.detail:
+            state += f": {finding.verification.detail}"
+        extras.append(f"[{state}]")
+    extras.append(f"[{finding.secret.reveal() if show_secret else finding.secret.redacted}]")
+    return f"{line} {' '.join(extras)}"
+
+
+def render_text(findings: Sequence[Finding], *, color: bool = False, show_secrets: bool = False) -> str:
+    """All findings, one per line, with a trailing newline when there are any."""
+    lines = [render_finding(f, color=color, show_secret=show_secrets) for f in findings]
+    return "\n".join(lines) + ("\n" if lines else "")

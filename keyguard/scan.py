@@ -1,0 +1,294 @@
+"""The pipeline: discover -> read -> prefilter -> detect -> findings; a process pool for trees.
+
+`scan_bytes` is the unit of work (one file's bytes to findings) and never raises for bad
+content. `scan_paths` discovers files and runs `scan_bytes` over them, in this process for a
+handful of files (the pre-commit case: no pool start-up) and in a process pool otherwise.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from keyguard.config import Config
+from keyguard.detect.tokens import Hit, find_tokens
+from keyguard.discover import discover
+from keyguard.documents import Document, read_document
+from keyguard.model import Finding, Location
+from keyguard.rulepack import Rule, RuleSet, load_ruleset
+
+# Below this many files a scan stays in-process: starting workers costs more than it saves.
+POOL_MIN_FILES = 48
+# Files are sent to workers in batches of about this many bytes (fewer round trips).
+BATCH_BYTES = 4 * 1024 * 1024
+_SNIFF = 8192
+
+
+@dataclass
+class FileResult:
+    """Outcome for one file: findings, notes for the user, or the reason it was skipped."""
+
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    skipped: str | None = None
+    document: Document | None = None
+
+
+@dataclass
+class ScanResult:
+    """Outcome of a whole scan. `skipped` counts files per reason; `errors` are messages."""
+
+    findings: list[Finding] = field(default_factory=list)
+    files_scanned: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    notes: list[tuple[str, str]] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    ignored: list[tuple[Finding, str]] = field(default_factory=list)
+
+    def skip(self, reason: str, count: int = 1) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + count
+
+
+@dataclass(frozen=True)
+class Engine:
+    """Rules prepared for scanning: the selection, the prefilter and the rule groups."""
+
+    ruleset: RuleSet
+    selected: frozenset[str]
+    token_rules: tuple[Rule, ...]
+    prefilter: tuple[str, ...] | None  # None: some rule needs every file
+
+    @classmethod
+    def build(cls, ruleset: RuleSet, selected: frozenset[str]) -> Engine:
+        token_rules = tuple(
+            r for r in ruleset.rules.values()
+            if r.id in selected and r.type in ("token", "identifier")
+        )
+        unanchored = any(not r.requires_context and not r.keywords for r in token_rules)
+        keywords: set[str] = set()
+        for provider in ruleset.providers.values():
+            keywords.update(provider.keywords)
+        for rule in token_rules:
+            keywords.update(rule.keywords)
+        prefilter = None if unanchored else tuple(sorted(keywords))
+        return cls(ruleset, selected, token_rules, prefilter)
+
+    def passes_prefilter(self, lowered: bytes) -> bool:
+        if self.prefilter is None:
+            return True
+        return any(k.encode() in lowered for k in self.prefilter)
+
+
+@lru_cache(maxsize=4)
+def _engine(extra_rules: tuple[str, ...], selected: frozenset[str]) -> Engine:
+    return Engine.build(load_ruleset(extra_rules), selected)
+
+
+def scan_document(document: Document, engine: Engine) -> list[Finding]:
+    """Run both detectors over a document and turn their hits into findings."""
+    hits: list[Hit] = []
+    for i, segment in enumerate(document.segments):
+        hits.extend(find_tokens(segment, i, document.path, engine.ruleset, engine.token_rules))
+    if any(seg.python is not None for seg in document.segments):
+        from keyguard.detect.python import PythonDetector
+
+        python_hits, notes = PythonDetector(engine.ruleset, engine.selected).run(document.segments)
+        document.notes.extend(notes)
+        hits = _merge(python_hits, hits)
+    else:
+        hits = _merge([], hits)
+    return [_to_finding(hit, document, engine.ruleset) for hit in hits if hit.rule.id in engine.selected]
+
+
+def _merge(preferred: list[Hit], others: list[Hit]) -> list[Hit]:
+    """Python hits win over token hits at the same place; hits inside a longer hit go."""
+    taken = {(h.segment, h.line, h.column) for h in preferred}
+    merged = preferred + [h for h in others if (h.segment, h.line, h.column) not in taken]
+    result = []
+    for hit in merged:
+        inside = any(
+            other is not hit
+            and other.segment == hit.segment
+            and other.line == hit.line == other.end_line
+            and other.column <= hit.column
+            and hit.end_column <= other.end_column
+            and (other.end_column - other.column) > (hit.end_column - hit.column)
+            for other in merged
+        )
+        if not inside:
+            result.append(hit)
+    return result
+
+
+def _to_finding(hit: Hit, document: Document, ruleset: RuleSet) -> Finding:
+    from keyguard.messages import finding_message  # small module; keeps this one about flow
+    from keyguard.model import Secret
+
+    segment = document.segments[hit.segment]
+    raw_line, raw_column = document.raw_position(segment, hit.line, hit.column, hit.value)
+    env_var = hit.env_var
+    if env_var is None and hit.where.startswith("assigned to "):
+        name = hit.where.removeprefix("assigned to ").split(" ")[0]
+        if name in ruleset.env_var_provider():
+            env_var = name
+    env_var = env_var or hit.rule.env_var
+    location = Location(
+        path=document.path,
+        line=hit.line,
+        column=hit.column,
+        end_line=hit.end_line,
+        end_column=hit.end_column,
+        raw_line=raw_line,
+        raw_column=raw_column,
+        cell=segment.cell,
+        part=segment.part,
+        output_index=segment.output_index,
+    )
+    provider = ruleset.providers[hit.rule.provider]
+    return Finding(
+        rule_id=hit.rule.id,
+        provider=provider.name,
+        kind=hit.rule.kind,
+        title=hit.rule.title,
+        severity=hit.rule.severity,
+        confidence=hit.confidence,
+        location=location,
+        secret=Secret(hit.value),
+        message=finding_message(hit, document, segment, provider, env_var),
+        env_var=env_var,
+        context=hit.where,
+        fixable=hit.fixable,
+    )
+
+
+def scan_bytes(path: str, data: bytes, engine: Engine, keep_document: bool = False) -> FileResult:
+    """Scan one file's bytes. Binary content is skipped; nothing raises for bad content."""
+    result = FileResult(path)
+    if b"\0" in data[:_SNIFF]:
+        result.skipped = "binary file"
+        return result
+    if not engine.passes_prefilter(data.lower()):
+        return result
+    document = read_document(path, data)
+    result.findings = scan_document(document, engine)
+    result.notes = list(document.notes)
+    if keep_document:
+        result.document = document
+    return result
+
+
+def scan_file(path: str, engine: Engine, max_size: int, keep_document: bool = False) -> FileResult:
+    """Read and scan one file; unreadable, vanished, special and oversized files are skipped."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return FileResult(path, skipped="vanished before it could be read")
+    except OSError as exc:
+        return FileResult(path, skipped=f"unreadable ({exc.strerror or exc.__class__.__name__})")
+    import stat as stat_mod
+
+    if not stat_mod.S_ISREG(st.st_mode):
+        return FileResult(path, skipped="not a regular file")
+    if st.st_size > max_size:
+        return FileResult(path, skipped=f"larger than {max_size // (1024 * 1024)} MB")
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(max_size + 1)
+    except FileNotFoundError:
+        return FileResult(path, skipped="vanished before it could be read")
+    except OSError as exc:
+        return FileResult(path, skipped=f"unreadable ({exc.strerror or exc.__class__.__name__})")
+    if len(data) > max_size:
+        return FileResult(path, skipped=f"larger than {max_size // (1024 * 1024)} MB")
+    try:
+        return scan_bytes(path, data, engine, keep_document)
+    except RecursionError:
+        return FileResult(path, skipped="too deeply nested to analyse")
+
+
+def _scan_batch(args: tuple[tuple[str, ...], frozenset[str], list[str], int]) -> list[FileResult]:
+    extra, selected, paths, max_size = args
+    engine = _engine(extra, selected)
+    return [scan_file(p, engine, max_size) for p in paths]
+
+
+def _batches(paths: Sequence[str], parts: int) -> Iterable[list[str]]:
+    """Group files into batches of about BATCH_BYTES, at least `parts` * 4 of them."""
+    sizes = []
+    for p in paths:
+        try:
+            sizes.append(os.path.getsize(p))
+        except OSError:
+            sizes.append(0)
+    total = sum(sizes)
+    limit = max(min(BATCH_BYTES, total // (parts * 4) + 1), 1)
+    batch: list[str] = []
+    size = 0
+    for path, n in zip(paths, sizes):
+        batch.append(path)
+        size += n
+        if size >= limit or len(batch) >= 256:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+def scan_paths(paths: Sequence[str], config: Config, *, keep_documents: bool = False) -> ScanResult:
+    """Discover and scan `paths` with `config`. Errors are collected, never raised."""
+    ruleset = load_ruleset(tuple(config.extend_rules))
+    selected = ruleset.select(config.select, config.ignore)
+    engine = _engine(tuple(config.extend_rules), selected)
+    found = discover(paths, _exclude_matcher(config))
+    result = ScanResult(errors=list(found.errors))
+    for reason, count in found.skipped.items():
+        result.skip(reason, count)
+    jobs = config.jobs or os.cpu_count() or 1
+    if keep_documents or jobs == 1 or len(found.files) < POOL_MIN_FILES:
+        file_results: Iterable[FileResult] = (
+            scan_file(p, engine, config.max_file_size, keep_documents) for p in found.files
+        )
+        _collect(result, file_results)
+    else:
+        import multiprocessing
+
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        context = multiprocessing.get_context(method)
+        tasks = [
+            (tuple(config.extend_rules), selected, batch, config.max_file_size)
+            for batch in _batches(found.files, jobs)
+        ]
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
+            for batch_result in pool.map(_scan_batch, tasks):
+                _collect(result, batch_result)
+    result.findings.sort(key=Finding.sort_key)
+    return result
+
+
+def _collect(result: ScanResult, file_results: Iterable[FileResult]) -> None:
+    for fr in file_results:
+        if fr.skipped:
+            result.skip(fr.skipped)
+            continue
+        result.files_scanned += 1
+        result.findings.extend(fr.findings)
+        result.notes.extend((fr.path, note) for note in fr.notes)
+
+
+def _exclude_matcher(config: Config):  # type: ignore[no-untyped-def]
+    if not config.exclude:
+        return None
+    import pathspec
+
+    spec = pathspec.PathSpec.from_lines("gitwildmatch", config.exclude)
+    root = os.path.abspath(config.root)
+
+    def excluded(path: str) -> bool:
+        rel = os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
+        return not rel.startswith("../") and spec.match_file(rel)
+
+    return excluded
