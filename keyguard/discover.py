@@ -86,22 +86,24 @@ def _walk(directory: str, discovery: Discovery) -> Iterator[str]:
             yield os.path.join(root, name)
 
 
-def discover(paths: Sequence[str], is_excluded: Callable[[str], bool] | None = None) -> Discovery:
+def discover(paths: Sequence[str], is_excluded: Callable[[str, bool], bool] | None = None) -> Discovery:
     """Expand `paths` (files or directories) into the files to scan.
 
-    `is_excluded(display_path)` applies the configuration's exclude patterns. Missing paths
-    become errors; broken symlinks, symlink loops and non-regular files are skipped with a
-    reason. Never raises for bad paths.
+    `is_excluded(path, is_dir)` applies the configuration's exclude patterns. A directory the
+    user names explicitly is scanned even when a pattern excludes it (`keyguard scan
+    examples/` works in a project that excludes examples/ from `keyguard scan .`); files
+    inside it still honour the other patterns. Missing paths become errors; broken symlinks,
+    symlink loops and non-regular files are skipped with a reason. Never raises for bad paths.
     """
     discovery = Discovery()
     seen: set[str] = set()
 
-    def consider(path: str, explicit: bool) -> None:
+    def consider(path: str, explicit: bool, check_exclude: bool = True) -> None:
         shown = _display(path)
         if shown in seen:
             return
         seen.add(shown)
-        if is_excluded is not None and is_excluded(shown):
+        if check_exclude and is_excluded is not None and is_excluded(shown, False):
             discovery.skip("excluded by configuration")
             return
         if os.path.islink(path) and not os.path.exists(path):
@@ -125,13 +127,13 @@ def discover(paths: Sequence[str], is_excluded: Callable[[str], bool] | None = N
             discovery.errors.append(f"{given}: no such file or directory")
             continue
         if os.path.isdir(given):
+            named_excluded = (
+                is_excluded is not None and _display(given) != "." and is_excluded(_display(given), True)
+            )
             listed = git_files(given)
-            if listed is None:
-                for path in _walk(given, discovery):
-                    consider(path, explicit=False)
-            else:
-                for rel in listed:
-                    consider(os.path.join(given, rel), explicit=False)
+            candidates = _walk(given, discovery) if listed is None else (os.path.join(given, r) for r in listed)
+            for path in candidates:
+                consider(path, explicit=False, check_exclude=not named_excluded)
         else:
             consider(given, explicit=True)
     return discovery

@@ -11,9 +11,10 @@ import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 
 from keyguard.config import Config
+from keyguard.config import is_excluded as _config_excluded
 from keyguard.detect.tokens import Hit, find_tokens
 from keyguard.discover import discover
 from keyguard.documents import Document, read_document
@@ -91,8 +92,9 @@ def _engine(extra_rules: tuple[str, ...], selected: frozenset[str]) -> Engine:
 def scan_document(document: Document, engine: Engine) -> list[Finding]:
     """Run both detectors over a document and turn their hits into findings."""
     hits: list[Hit] = []
+    document_lower = document.raw_text.lower()
     for i, segment in enumerate(document.segments):
-        hits.extend(find_tokens(segment, i, document.path, engine.ruleset, engine.token_rules))
+        hits.extend(find_tokens(segment, i, document.path, engine.ruleset, engine.token_rules, document_lower))
     if any(seg.python is not None for seg in document.segments):
         from keyguard.detect.python import PythonDetector
 
@@ -243,7 +245,7 @@ def scan_paths(paths: Sequence[str], config: Config, *, keep_documents: bool = F
     ruleset = load_ruleset(tuple(config.extend_rules))
     selected = ruleset.select(config.select, config.ignore)
     engine = _engine(tuple(config.extend_rules), selected)
-    found = discover(paths, _exclude_matcher(config))
+    found = discover(paths, partial(_is_excluded, config=config) if config.exclude else None)
     result = ScanResult(errors=list(found.errors))
     for reason, count in found.skipped.items():
         result.skip(reason, count)
@@ -269,6 +271,10 @@ def scan_paths(paths: Sequence[str], config: Config, *, keep_documents: bool = F
     return result
 
 
+def _is_excluded(path: str, is_dir: bool, *, config: Config) -> bool:
+    return _config_excluded(path, config, is_dir=is_dir)
+
+
 def _collect(result: ScanResult, file_results: Iterable[FileResult]) -> None:
     for fr in file_results:
         if fr.skipped:
@@ -277,18 +283,3 @@ def _collect(result: ScanResult, file_results: Iterable[FileResult]) -> None:
         result.files_scanned += 1
         result.findings.extend(fr.findings)
         result.notes.extend((fr.path, note) for note in fr.notes)
-
-
-def _exclude_matcher(config: Config):  # type: ignore[no-untyped-def]
-    if not config.exclude:
-        return None
-    import pathspec
-
-    spec = pathspec.PathSpec.from_lines("gitwildmatch", config.exclude)
-    root = os.path.abspath(config.root)
-
-    def excluded(path: str) -> bool:
-        rel = os.path.relpath(os.path.abspath(path), root).replace(os.sep, "/")
-        return not rel.startswith("../") and spec.match_file(rel)
-
-    return excluded

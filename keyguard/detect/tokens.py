@@ -24,6 +24,9 @@ MIN_CANDIDATE = 20
 _CANDIDATE = re.compile(rf"[A-Za-z0-9_+/=-]{{{MIN_CANDIDATE},}}")
 _ASSIGNED_TO = re.compile(r"""([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*(?:=|:|:=|=>)\s*["']?$""")
 _CONTEXT_LINES = 3
+# Generic words that say "this is a credential" on the match's line; with provider context
+# anywhere in the document they are enough ("API key: <44>" in a notebook's Markdown cell).
+_CREDENTIAL_CUE = re.compile(r"api[ _-]?key|token|secret|passw|credential|\bkey\b")
 
 
 @dataclass(frozen=True)
@@ -82,13 +85,15 @@ class ContextProbe:
 
     Context is one of the provider's context keywords (or environment variable names),
     case-insensitive: on the match's line (high confidence), within three lines (medium), in
-    the segment's extra context such as a notebook output's cell source, or in the path.
+    the segment's extra context such as a notebook output's cell source, or in the path; or
+    a generic credential word on the line with the provider named anywhere in the document.
     """
 
     lower: str
     index: LineIndex
     extra_lower: str
     path_lower: str
+    document_lower: str = ""
 
     def confidence(self, provider: Provider, offset: int) -> Confidence | None:
         keywords = _context_keywords(provider)
@@ -101,6 +106,9 @@ class ContextProbe:
         if any(k in window for k in keywords):
             return Confidence.MEDIUM
         if any(k in self.extra_lower for k in keywords) or any(k in self.path_lower for k in keywords):
+            return Confidence.MEDIUM
+        start, end = self.index.span(line, line)
+        if _CREDENTIAL_CUE.search(self.lower[start:end]) and any(k in self.document_lower for k in keywords):
             return Confidence.MEDIUM
         return None
 
@@ -145,18 +153,18 @@ def find_tokens(
     path: str,
     ruleset: RuleSet,
     rules: Sequence[Rule],
-    lower: str | None = None,
+    document_lower: str = "",
 ) -> list[Hit]:
     """Run token and identifier rules over one segment.
 
-    `rules` are the selected token/identifier rules; `lower` the lower-cased text if the
-    caller already has it. Returns hits that passed the format, placeholder and context
-    filters.
+    `rules` are the selected token/identifier rules; `document_lower` the whole document's
+    lower-cased text (for document-level context). Returns hits that passed the format,
+    placeholder and context filters.
     """
     text = segment.text
-    lower = text.lower() if lower is None else lower
+    lower = text.lower()
     index = LineIndex(text)
-    probe = ContextProbe(lower, index, segment.context.lower(), path.lower())
+    probe = ContextProbe(lower, index, segment.context.lower(), path.lower(), document_lower)
     hits: list[Hit] = []
 
     bare = [r for r in rules if not r.keywords]
