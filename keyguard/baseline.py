@@ -237,3 +237,18 @@ def prune(
         if kept:
             out.results[rel] = kept
     return out
+
+
+def merge(
+    baseline: Baseline, findings: Iterable[Finding], scanned: Sequence[str] | None = None
+) -> Baseline:
+    """`baseline` with the entries under `scanned` replaced by `findings`.
+
+    What `keyguard baseline PATHS -o FILE` does when FILE exists: rescanning `src/` refreshes
+    the entries of `src/` and keeps those of `tests/`. With `scanned` None every entry is
+    replaced (the result holds exactly `findings`).
+    """
+    out = prune(baseline, [], scanned) if scanned is not None else Baseline(baseline.path)
+    for finding in findings:
+        out.add(finding)
+    return out

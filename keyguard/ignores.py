@@ -30,12 +30,14 @@ from __future__ import annotations
 import ast
 import contextlib
 import io
+import os
 import re
 import tokenize
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from keyguard.config import Config, ignored_rules_for
 from keyguard.documents import Document, Segment
 from keyguard.model import Finding
 
@@ -297,4 +299,27 @@ def split_ignored(
             kept.append(finding)
         else:
             ignored.append((finding, reason))
+    return kept, ignored
+
+
+def apply_per_file_ignores(
+    findings: Sequence[Finding], config: Config
+) -> tuple[list[Finding], list[tuple[Finding, str]]]:
+    """Split findings by the config's `per-file-ignores` into (kept, ignored-with-reason).
+
+    The reason names the pattern's rule prefix and the config file, e.g.
+    "per-file-ignores KG1 (pyproject.toml)".
+    """
+    if not config.per_file_ignores:
+        return list(findings), []
+    where = os.path.basename(config.config_file) if config.config_file else "config"
+    kept: list[Finding] = []
+    ignored: list[tuple[Finding, str]] = []
+    for finding in findings:
+        prefixes = ignored_rules_for(finding.location.path, config)
+        prefix = next((p for p in prefixes if finding.rule_id.startswith(p)), None)
+        if prefix is None:
+            kept.append(finding)
+        else:
+            ignored.append((finding, f"per-file-ignores {prefix} ({where})"))
     return kept, ignored

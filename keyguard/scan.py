@@ -37,6 +37,8 @@ class FileResult:
     notes: list[str] = field(default_factory=list)
     skipped: str | None = None
     document: Document | None = None
+    # Findings suppressed by inline comments or a cell tag, with the reason (--show-ignored).
+    ignored: list[tuple[Finding, str]] = field(default_factory=list)
 
 
 @dataclass
@@ -177,6 +179,10 @@ def scan_bytes(path: str, data: bytes, engine: Engine, keep_document: bool = Fal
         return result
     document = read_document(path, data)
     result.findings = scan_document(document, engine)
+    if result.findings:
+        from keyguard.ignores import split_ignored  # inline `# keyguard: ignore`, cell tags
+
+        result.findings, result.ignored = split_ignored(document, result.findings)
     result.notes = list(document.notes)
     if keep_document:
         result.document = document
@@ -267,7 +273,13 @@ def scan_paths(paths: Sequence[str], config: Config, *, keep_documents: bool = F
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             for batch_result in pool.map(_scan_batch, tasks):
                 _collect(result, batch_result)
+    if config.per_file_ignores:
+        from keyguard.ignores import apply_per_file_ignores
+
+        result.findings, per_file = apply_per_file_ignores(result.findings, config)
+        result.ignored.extend(per_file)
     result.findings.sort(key=Finding.sort_key)
+    result.ignored.sort(key=lambda item: item[0].sort_key())
     return result
 
 
@@ -282,4 +294,5 @@ def _collect(result: ScanResult, file_results: Iterable[FileResult]) -> None:
             continue
         result.files_scanned += 1
         result.findings.extend(fr.findings)
+        result.ignored.extend(fr.ignored)
         result.notes.extend((fr.path, note) for note in fr.notes)
