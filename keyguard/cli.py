@@ -129,11 +129,19 @@ def cli() -> None:
               help="Worker processes (0: one per core).")
 @click.option("--max-file-size", type=click.IntRange(min=1), default=None,
               help="Skip files larger than this many MB [default: 10].")
+@click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False), default=None,
+              help="Report only findings not in this baseline (see `keyguard baseline`).")
+@click.option("--show-ignored", is_flag=True,
+              help="Also list findings suppressed by ignore comments, cell tags, per-file-ignores "
+                   "or the baseline, with the reason (for audits).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+              help="Use this config file instead of searching for pyproject.toml/.keyguard.toml.")
 @click.pass_context
 def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output: str | None,
          select: tuple[str, ...], ignore: tuple[str, ...], fail_on: str | None, exit_zero: bool,
          show_secrets: bool, color: str, quiet: bool, jobs: int | None,
-         max_file_size: int | None) -> None:
+         max_file_size: int | None, baseline_file: str | None = None, show_ignored: bool = False,
+         config_file: str | None = None) -> None:
     """Scan PATHS (files or directories; default: .) for leaked credentials."""
     from keyguard.scan import scan_paths
 
@@ -144,11 +152,15 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
         "fail_on": Severity.parse(fail_on) if fail_on else None,
         "jobs": jobs,
         "max_file_size": max_file_size * 1024 * 1024 if max_file_size else None,
+        "baseline": baseline_file,
+        "config": config_file,
     }
     config = build_config(paths, flags)
     result = scan_paths(paths, config)
     findings = result.findings
+    findings, suppressed = _apply_baseline(findings, result.ignored, config)
     summary = _summary(result, findings, config.fail_on)
+    _add_suppressed(summary, suppressed, show_ignored, output_format, show_secrets)
 
     stream = click.open_file(output, "w", encoding="utf-8") if output else click.get_text_stream("stdout")
     try:
@@ -167,6 +179,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
         else:
             stream.flush()
     _print_summary(summary, quiet)
+    _print_suppressed(suppressed, show_ignored, quiet, listed_in_json=output_format == "json")
 
     if result.files_scanned == 0 and result.errors:
         ctx.exit(EXIT_ERROR)
@@ -184,6 +197,118 @@ def rules(rule_id: str | None, output_format: str) -> None:
     from keyguard.rules_info import describe_rule, list_rules
 
     click.echo(describe_rule(rule_id, output_format) if rule_id else list_rules(output_format), nl=False)
+
+
+# ------------------------------------------------------------------ baselines and ignores
+
+
+def _apply_baseline(
+    findings: list[Finding], ignored: Sequence[tuple[Finding, str]], config: Config
+) -> tuple[list[Finding], list[tuple[Finding, str]]]:
+    """Findings not in the configured baseline, and everything suppressed with its reason.
+
+    Raises BaselineError (exit 2) when a baseline is configured but unreadable or invalid.
+    """
+    suppressed = list(ignored)
+    if config.baseline:
+        from keyguard.baseline import load_baseline
+
+        baseline = load_baseline(config.baseline)
+        findings, known = baseline.filter(findings)
+        try:
+            where = os.path.relpath(baseline.path).replace(os.sep, "/")
+        except ValueError:  # another drive on Windows
+            where = str(baseline.path)
+        suppressed += [(f, f"known in baseline {where}") for f in known]
+        suppressed.sort(key=lambda item: item[0].sort_key())
+    return findings, suppressed
+
+
+def _add_suppressed(summary: dict[str, Any], suppressed: Sequence[tuple[Finding, str]],
+                    show: bool, output_format: str, show_secrets: bool) -> None:
+    """Counts of suppressed findings in the summary; with --show-ignored in JSON, the list."""
+    summary["ignored"] = sum(1 for _, r in suppressed if not r.startswith("known in baseline"))
+    summary["known_in_baseline"] = len(suppressed) - summary["ignored"]
+    if show and output_format == "json":
+        from keyguard.report.json import finding_to_dict
+
+        summary["ignored_findings"] = [
+            {**finding_to_dict(f, show_secrets=show_secrets), "reason": reason}
+            for f, reason in suppressed
+        ]
+
+
+def _print_suppressed(suppressed: Sequence[tuple[Finding, str]], show: bool, quiet: bool,
+                      listed_in_json: bool = False) -> None:
+    """The audit list (--show-ignored) and a one-line count, on stderr. Never the secret.
+
+    The list goes to stderr so machine formats on stdout stay valid; JSON carries it in
+    `summary.ignored_findings` instead.
+    """
+    if show and not listed_in_json:
+        for finding, reason in suppressed:
+            click.echo(f"{finding.location.display()}: {finding.rule_id} ignored: {reason}",
+                       err=True)
+    if quiet or not suppressed:
+        return
+    known = sum(1 for _, r in suppressed if r.startswith("known in baseline"))
+    parts = []
+    if len(suppressed) - known:
+        parts.append(f"{len(suppressed) - known} ignored by comments, cell tags or per-file-ignores")
+    if known:
+        parts.append(f"{known} known in the baseline")
+    hint = "" if show else " (--show-ignored lists them)"
+    click.echo(f"Not reported: {'; '.join(parts)}{hint}.", err=True)
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@click.option("-o", "--output", "baseline_file", type=click.Path(dir_okay=False), default=None,
+              help="Baseline file [default: `baseline` from the config, else "
+                   ".keyguard-baseline.json].")
+@click.option("--prune", is_flag=True,
+              help="Only drop entries that no longer match a finding; add nothing.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+              help="Use this config file instead of searching for one.")
+@click.option("-q", "--quiet", is_flag=True, help="No summary.")
+@click.pass_context
+def baseline(ctx: click.Context, paths: tuple[str, ...], baseline_file: str | None, prune: bool,
+             config_file: str | None, quiet: bool) -> None:
+    """Write the current findings of PATHS (default: .) to a baseline file.
+
+    `keyguard scan --baseline FILE` then reports only new findings. Entries are content
+    fingerprints (rule + hash of the secret) per path: no line numbers, no timestamps, no
+    secrets. Rescanning some paths refreshes their entries and keeps the others'.
+    """
+    from keyguard import baseline as bl
+    from keyguard.scan import scan_paths
+
+    paths = paths or (".",)
+    config = build_config(paths, {"config": config_file})
+    target = baseline_file or config.baseline or bl.DEFAULT_BASELINE
+    result = scan_paths(paths, config)
+    for error in result.errors:
+        click.echo(f"keyguard: error: {error}", err=True)
+    if result.files_scanned == 0 and result.errors:
+        ctx.exit(EXIT_ERROR)
+    exists = os.path.exists(target)
+    if prune:
+        old = bl.load_baseline(target)  # BaselineError (exit 2) when missing or invalid
+        new = bl.prune(old, result.findings, paths)
+        new.save()
+        if not quiet:
+            dropped = len(old) - len(new)
+            click.echo(f"Pruned {dropped} stale entr{'y' if dropped == 1 else 'ies'} from {target}; "
+                       f"{len(new)} remain.", err=True)
+        ctx.exit(EXIT_CLEAN)
+    old = bl.load_baseline(target) if exists else bl.baseline_from_findings([], target)
+    new = bl.merge(old, result.findings, paths)
+    new.save()
+    if not quiet:
+        files = len(new.results)
+        click.echo(f"Wrote {len(new)} entr{'y' if len(new) == 1 else 'ies'} for {files} file(s) to "
+                   f"{target}.", err=True)
+    ctx.exit(EXIT_CLEAN)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
