@@ -30,6 +30,8 @@ def finding_message(hit: Hit, document: Document, segment: Segment, provider: Pr
     revoke = f"revoke this key at {provider.revoke}"
     if segment.part == "output":
         action = "clear the cell output (the notebook file stores it)"
+    elif hit.where.startswith(("set with the %env magic", "in a shell command")):
+        action = f"set {env_var} outside the notebook (your shell or a git-ignored .env file)"
     elif segment.cell is not None and segment.python is None:
         action = "remove it from the cell"
     elif segment.python is not None and "comment" in hit.where:

@@ -127,6 +127,13 @@ def _context_keywords(provider: Provider) -> tuple[str, ...]:
 def describe_where(line_prefix: str, segment: Segment, is_comment: bool, path: str) -> str:
     """Human phrase for where a bare match sits, from the text before it on its line."""
     lowered = line_prefix.lower()
+    stripped = line_prefix.lstrip()
+    if segment.cell is not None and segment.part == "source":
+        magic = re.match(r"%env\s+([A-Za-z_][A-Za-z0-9_]*)", stripped)
+        if magic:
+            return f"set with the %env magic as {magic.group(1)}"
+        if stripped.startswith("!") and "apikey" not in lowered and "bearer" not in lowered:
+            return "in a shell command (!...) of the cell"
     if re.search(r"apikey\s+$", lowered):
         return "in an `Authorization: apiKey` header"
     if re.search(r"apikey[\"']?\s*[=:]\s*[\"']?$", lowered):

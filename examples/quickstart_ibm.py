@@ -1,0 +1,17 @@
+"""Connect to IBM Quantum Platform (leaky on purpose: FAKE keys)."""
+import os
+
+from qiskit_ibm_runtime import QiskitRuntimeService as QRS
+
+# A token pasted into code: KG201, reported at the literal, fixable with --fix.
+service = QRS(channel="ibm_quantum_platform", token="rLhY34f46rUjDNIM8QBmt48Riy924IveNu6PGdsvZBh3", instance="crn:v1:bluemix:public:quantum-computing:eu-de:a/6540d4191acf187cd8358f8718c4e1c9:63603fac-722c-dcca-66ca-b030c77228a8::")
+
+API_TOKEN = "7xuE4JrAHNopHG3zqbAxab_wNM0URZmRGTg4_KJS_vBP"
+
+
+def connect():
+    return QRS(token=API_TOKEN)
+
+
+# Token from the environment, but save_account() writes it to disk in plain text: KG205.
+QRS.save_account(token=os.environ["QISKIT_IBM_TOKEN"], channel="ibm_quantum_platform", overwrite=True)
