@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
 from keyguard.baseline import (
     Baseline,
@@ -16,6 +17,7 @@ from keyguard.baseline import (
     prune,
     write_baseline,
 )
+from keyguard.cli import cli
 from keyguard.fakes import FakeKeys
 from keyguard.model import Confidence, Finding, Location, Secret, Severity
 
@@ -178,3 +180,98 @@ def test_unwritable_location_is_a_baseline_error(in_tmp: Path) -> None:
     (in_tmp / "file").write_text("")
     with pytest.raises(BaselineError, match="cannot write"):
         write_baseline([], os.path.join("file", "bl.json"))
+
+
+# ---------------------------------------------------------------------------- through the CLI
+
+
+def run_cli(args: list[str]) -> Result:
+    return CliRunner().invoke(cli, args, catch_exceptions=False)
+
+
+def test_cli_baseline_then_scan(in_tmp: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    fakes = FakeKeys(31)
+    old, other = fakes.ionq_key(), fakes.ionq_key()
+    app = in_tmp / "src" / "app.py"
+    app.parent.mkdir()
+    app.write_text(f'IONQ_API_KEY = "{old}"\n')
+
+    made = run_cli(["baseline", "."])
+    assert made.exit_code == 0, made.stderr
+    assert "Wrote 1 entry for 1 file(s) to .keyguard-baseline.json" in made.stderr
+    text = (in_tmp / ".keyguard-baseline.json").read_text()
+    assert old not in text and list(json.loads(text)["results"]) == ["src/app.py"]
+    # Deterministic: regenerating gives the same bytes.
+    assert run_cli(["baseline", "."]).exit_code == 0
+    assert (in_tmp / ".keyguard-baseline.json").read_text() == text
+
+    clean = run_cli(["scan", "--baseline", ".keyguard-baseline.json", "."])
+    assert clean.exit_code == 0 and clean.stdout == ""
+    assert "1 known in the baseline" in clean.stderr
+
+    # The same secret moved down: still known.
+    app.write_text(f'\n\n# moved\nIONQ_API_KEY = "{old}"\n')
+    assert run_cli(["scan", "--baseline", ".keyguard-baseline.json", "."]).exit_code == 0
+    # A different secret on the same line: new.
+    app.write_text(f'IONQ_API_KEY = "{other}"\n')
+    new = run_cli(["scan", "--color", "never", "--baseline", ".keyguard-baseline.json", "."])
+    assert new.exit_code == 1 and new.stdout.startswith("src/app.py:1:")
+
+    # From another directory, with the path given relative to it.
+    app.write_text(f'IONQ_API_KEY = "{old}"\n')
+    monkeypatch.chdir(in_tmp / "src")
+    there = run_cli(["scan", "--baseline", "../.keyguard-baseline.json", "app.py"])
+    assert there.exit_code == 0 and there.stdout == ""
+
+
+def test_cli_baseline_from_config_and_show_ignored(in_tmp: Path) -> None:
+    key = FakeKeys(32).ibm_key()
+    (in_tmp / "pyproject.toml").write_text('[tool.keyguard]\nbaseline = "ci/baseline.json"\n')
+    (in_tmp / "app.py").write_text(f'IBM_CLOUD_API_KEY = "{key}"\n')
+    assert run_cli(["baseline"]).exit_code == 0  # writes the configured file
+    assert (in_tmp / "ci" / "baseline.json").is_file()
+    result = run_cli(["scan", "--show-ignored", "."])
+    assert result.exit_code == 0
+    assert "app.py:1:22: KG201 ignored: known in baseline ci/baseline.json" in result.stderr
+
+
+def test_cli_prune(in_tmp: Path) -> None:
+    fakes = FakeKeys(33)
+    a, b = fakes.ionq_key(), fakes.ionq_key()
+    (in_tmp / "a.py").write_text(f'IONQ_API_KEY = "{a}"\n')
+    (in_tmp / "b.py").write_text(f'IONQ_API_KEY = "{b}"\n')
+    assert run_cli(["baseline", "-o", "bl.json", "."]).exit_code == 0
+    (in_tmp / "b.py").write_text("import os\nIONQ_API_KEY = os.environ['IONQ_API_KEY']\n")
+    # A third secret appears: prune must not add it.
+    (in_tmp / "c.py").write_text(f'IONQ_API_KEY = "{fakes.ionq_key()}"\n')
+    pruned = run_cli(["baseline", "--prune", "-o", "bl.json", "."])
+    assert pruned.exit_code == 0
+    assert "Pruned 1 stale entry from bl.json; 1 remain." in pruned.stderr
+    assert list(json.loads((in_tmp / "bl.json").read_text())["results"]) == ["a.py"]
+
+
+def test_cli_partial_rescan_keeps_other_paths(in_tmp: Path) -> None:
+    fakes = FakeKeys(34)
+    for name in ("src", "tests"):
+        (in_tmp / name).mkdir()
+        (in_tmp / name / "x.py").write_text(f'IONQ_API_KEY = "{fakes.ionq_key()}"\n')
+    assert run_cli(["baseline", "."]).exit_code == 0
+    (in_tmp / "src" / "x.py").write_text("x = 1\n")
+    assert run_cli(["baseline", "src"]).exit_code == 0
+    results = json.loads((in_tmp / ".keyguard-baseline.json").read_text())["results"]
+    assert list(results) == ["tests/x.py"]
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [(None, "baseline file not found"), ("{oops", "invalid JSON"),
+     ('{"version": 9, "results": {}}', "unsupported version 9")],
+)
+def test_cli_bad_baseline_exits_2(in_tmp: Path, content: str | None, message: str) -> None:
+    (in_tmp / "a.py").write_text("x = 1\n")
+    if content is not None:
+        (in_tmp / "bl.json").write_text(content)
+    result = run_cli(["scan", "--baseline", "bl.json", "."])
+    assert result.exit_code == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert run_cli(["baseline", "--prune", "-o", "bl.json", "."]).exit_code == 2

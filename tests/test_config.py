@@ -6,7 +6,9 @@ import os
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
 
+from keyguard.cli import cli
 from keyguard.config import (
     Config,
     ConfigError,
@@ -16,6 +18,7 @@ from keyguard.config import (
     is_rule_ignored_for,
     load_config,
 )
+from keyguard.fakes import FakeKeys
 from keyguard.model import Severity
 
 CUSTOM_PACK = '''
@@ -289,3 +292,93 @@ def test_file_excludes_are_relative_to_the_config_file(tmp_path: Path) -> None:
         assert not is_excluded("vendor/lib.py", config)
     finally:
         os.chdir(cwd)
+
+
+# ---------------------------------------------------------------------------- through the CLI
+
+
+def run_cli(args: list[str]) -> Result:
+    return CliRunner().invoke(cli, args, catch_exceptions=False)
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    ("body", "key"),
+    [
+        ('colour = "never"', "colour"),
+        ('select = ["KG999"]', "select"),
+        ('fail-on = "urgent"', "fail-on"),
+        ('exclude = "examples/"', "exclude"),
+        ('per-file-ignores = {"tests/" = ["nope"]}', "per-file-ignores"),
+        ('extend-rules = ["missing.toml"]', "extend-rules"),
+        ('baseline = 3', "baseline"),
+    ],
+)
+def test_cli_config_errors_exit_2_naming_the_key(project: Path, body: str, key: str) -> None:
+    pyproject(project, body)
+    (project / "app.py").write_text("x = 1\n")
+    result = run_cli(["scan", "."])
+    assert result.exit_code == 2
+    assert key in result.stderr
+    assert "pyproject.toml" in result.stderr
+    assert "Traceback" not in result.output + result.stderr
+
+
+def test_cli_config_error_from_a_real_process(project: Path) -> None:
+    import subprocess
+    import sys
+
+    write(project / ".keyguard.toml", "selct = ['KG1']\n")
+    proc = subprocess.run([sys.executable, "-m", "keyguard", "scan", "."], cwd=project,
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "selct" in proc.stderr and ".keyguard.toml" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def leaky_files(project: Path) -> tuple[str, str]:
+    fakes = FakeKeys(21)
+    ionq, ibm = fakes.ionq_key(), fakes.ibm_key()
+    write(project / "src" / "app.py", f'IONQ_API_KEY = "{ionq}"\n')
+    write(project / "examples" / "demo.py", f'IBM_CLOUD_API_KEY = "{ibm}"\n')
+    return ionq, ibm
+
+
+def reported_paths(result: Result) -> list[str]:
+    return sorted(line.split(":")[0] for line in result.stdout.splitlines())
+
+
+def test_cli_uses_the_file_and_flags_win(project: Path) -> None:
+    leaky_files(project)
+    pyproject(project, 'exclude = ["examples/"]\nfail-on = "critical"')
+    # KG101 is "high": below fail-on critical, so reported but exit 0.
+    result = run_cli(["scan", "--color", "never", "."])
+    assert reported_paths(result) == ["src/app.py"]
+    assert result.exit_code == 0
+    # The flag wins over the file.
+    result = run_cli(["scan", "--color", "never", "--fail-on", "high", "."])
+    assert result.exit_code == 1
+    # --select from the command line replaces the file's selection.
+    result = run_cli(["scan", "--color", "never", "--select", "KG2", "src", "examples/demo.py"])
+    assert reported_paths(result) == []  # examples/ is excluded even when the file is named
+
+
+def test_cli_finds_config_from_a_subdirectory(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    leaky_files(project)
+    pyproject(project, 'ignore = ["KG1"]')
+    monkeypatch.chdir(project / "src")
+    result = run_cli(["scan", "."])
+    assert result.exit_code == 0 and result.stdout == ""
+
+
+def test_cli_explicit_config_file(project: Path) -> None:
+    leaky_files(project)
+    pyproject(project, 'ignore = ["KG1"]')
+    other = write(project / "ci.toml", 'select = ["KG1"]\n')
+    result = run_cli(["scan", "--color", "never", "--config", str(other), "src"])
+    assert result.exit_code == 1 and reported_paths(result) == ["src/app.py"]

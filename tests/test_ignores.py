@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import nbformat
 import pytest
+from click.testing import CliRunner, Result
 
+from keyguard.cli import cli
 from keyguard.documents import Document, Segment, read_document
 from keyguard.fakes import FakeKeys
 from keyguard.ignores import parse_directives, segment_for, split_ignored, statement_starts
@@ -261,3 +266,91 @@ def test_plain_segment_without_notebook_fields() -> None:
     doc = Document("x.txt", "text", "a\n", [Segment(text="a\n")])
     f = finding_at("x.txt", 1, secret=KEY)
     assert segment_for(doc, f) is doc.segments[0]
+
+
+# ---------------------------------------------------------------------------- end to end (CLI)
+
+
+def run_cli(args: list[str]) -> Result:
+    return CliRunner().invoke(cli, args, catch_exceptions=False)
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_cli_python_text_and_notebook_ignores(project: Path) -> None:
+    fakes = FakeKeys(3)
+    k1, k2, k3 = fakes.ibm_key(), fakes.ibm_key(), fakes.ionq_key()
+    (project / "a.py").write_text(
+        "from qiskit_ibm_runtime import QiskitRuntimeService\n"
+        "QiskitRuntimeService(  # keyguard: ignore\n"
+        '    channel="ibm_cloud",\n'
+        f'    token="{k1}",\n'
+        ")\n"
+        f'IONQ_API_KEY = "{k3}"  # pragma: allowlist secret\n'
+    )
+    (project / "config.yaml").write_text(
+        f"ibm:\n  IBM_CLOUD_API_KEY: {k1}  # keyguard: ignore[KG201]\n  other: {k2}\n"
+    )
+    (project / ".env").write_text(f"IONQ_API_KEY={k3}  # keyguard: ignore[KG1]\n")
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell(
+            "from qiskit_ibm_runtime import QiskitRuntimeService\n"
+            f'svc = QiskitRuntimeService(token="{k1}")  # keyguard: ignore'
+        ),
+        nbformat.v4.new_code_cell(f'IONQ_API_KEY = "{k3}"', metadata={"tags": ["keyguard-ignore"]}),
+        nbformat.v4.new_code_cell(f'IONQ_API_KEY = "{k3}"'),
+    ])
+    nbformat.write(nb, str(project / "nb.ipynb"))
+
+    result = run_cli(["scan", "--color", "never", "."])
+    assert result.exit_code == 1
+    reported = sorted(line.split(": ")[0] for line in result.stdout.splitlines())
+    assert reported == ["config.yaml:3:10", "nb.ipynb:cell 3:1:17"]
+    assert "6 ignored" in result.stderr and "--show-ignored" in result.stderr
+    assert "ignored:" not in result.stderr
+
+    audit = run_cli(["scan", "--color", "never", "--show-ignored", "."])
+    assert audit.exit_code == 1
+    assert audit.stdout == result.stdout  # the report itself does not change
+    lines = [line for line in audit.stderr.splitlines() if " ignored: " in line]
+    assert lines == [
+        ".env:1:14: KG101 ignored: # keyguard: ignore[KG1] at line 1",
+        "a.py:4:12: KG201 ignored: # keyguard: ignore at line 2",
+        "a.py:6:17: KG101 ignored: # pragma: allowlist secret at line 6",
+        "config.yaml:2:22: KG201 ignored: # keyguard: ignore[KG201] at line 2",
+        "nb.ipynb:cell 1:2:35: KG201 ignored: # keyguard: ignore at cell 1 line 2",
+        "nb.ipynb:cell 2:1:17: KG101 ignored: cell tag keyguard-ignore",
+    ]
+    for secret in (k1, k2, k3):
+        assert secret not in audit.stderr and secret not in audit.stdout
+
+
+def test_cli_show_ignored_in_json(project: Path) -> None:
+    key = FakeKeys(4).ionq_key()
+    (project / "a.py").write_text(f'IONQ_API_KEY = "{key}"  # keyguard: ignore\n')
+    result = run_cli(["scan", "--format", "json", "--show-ignored", "a.py"])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["findings"] == []
+    assert data["summary"]["ignored"] == 1
+    (item,) = data["summary"]["ignored_findings"]
+    assert item["rule"] == "KG101" and item["reason"] == "# keyguard: ignore at line 1"
+    assert key not in result.stdout
+
+
+def test_cli_per_file_ignores_are_listed(project: Path) -> None:
+    key = FakeKeys(5).ionq_key()
+    (project / "pyproject.toml").write_text(
+        '[tool.keyguard]\nper-file-ignores = {"tests/" = ["KG1"]}\n'
+    )
+    (project / "tests").mkdir()
+    (project / "tests" / "t.py").write_text(f'IONQ_API_KEY = "{key}"\n')
+    (project / "app.py").write_text(f'IONQ_API_KEY = "{key}"\n')
+    result = run_cli(["scan", "--show-ignored", "."])
+    assert result.exit_code == 1
+    assert result.stdout.startswith("app.py:1:")
+    assert "tests/t.py:1:17: KG101 ignored: per-file-ignores KG1 (pyproject.toml)" in result.stderr
