@@ -160,6 +160,37 @@ def statement_starts(source: str) -> dict[int, int]:
     return starts
 
 
+@lru_cache(maxsize=32)
+def string_statement_ends(source: str) -> dict[int, int]:
+    """1-based line inside a multi-line string literal -> last line of its statement.
+
+    A comment cannot sit inside a triple-quoted string, and its statement's first line often
+    cannot hold one either (`x = '''` opens the string), so for these lines the statement's
+    last line (after the closing quotes) counts too, as ruff does for `noqa`. {} when the
+    source does not parse.
+    """
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return {}
+    ends: dict[int, int] = {}
+    with contextlib.suppress(RecursionError):
+        for stmt in ast.walk(tree):
+            if not isinstance(stmt, ast.stmt) or stmt.end_lineno in (None, stmt.lineno):
+                continue
+            for node in ast.walk(stmt):
+                if (
+                    isinstance(node, (ast.Constant, ast.JoinedStr))
+                    and (isinstance(node, ast.JoinedStr) or isinstance(node.value, str))
+                    and node.end_lineno is not None
+                    and node.end_lineno > node.lineno
+                ):
+                    for line in range(node.lineno, node.end_lineno + 1):
+                        # Innermost statement wins: ast.walk visits outer statements first.
+                        ends[line] = stmt.end_lineno
+    return ends
+
+
 class _SegmentIndex:
     """Directives per line of one segment, computed on first use."""
 
@@ -211,6 +242,11 @@ class _SegmentIndex:
             return line
         return statement_starts(self.segment.python or "").get(line, line)
 
+    def string_statement_end(self, line: int) -> int:
+        if not self.is_python:
+            return line
+        return string_statement_ends(self.segment.python or "").get(line, line)
+
 
 def segment_key(segment: Segment) -> tuple[int | None, str | None, int | None]:
     """(cell, part, output_index) of a segment; (None, None, None) for a plain file."""
@@ -255,6 +291,9 @@ def _reason(finding: Finding, index: _SegmentIndex) -> str | None:
     start = index.statement_start(line)
     if start != line:
         candidates.append(start)
+    end = index.string_statement_end(line)
+    if end != line:
+        candidates.append(end)
     for candidate in candidates:
         for directive in index.directives(candidate):
             if directive.kind != "nextline" and directive.covers(finding.rule_id):

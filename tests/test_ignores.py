@@ -164,6 +164,23 @@ def test_pragma_allowlist_secret_same_line_and_nextline() -> None:
     ]
 
 
+def test_multiline_string_takes_the_comment_after_its_closing_quotes() -> None:
+    source = (
+        "def f():\n"
+        '    config = """\n'
+        f"    token: {KEY}\n"
+        '    """  # keyguard: ignore[KG2]\n'
+        '    other = """\n'
+        f"    token: {KEY}\n"
+        '    """\n'
+        "    return config, other  # keyguard: ignore\n"
+    )
+    inside, unrelated = finding_at("app.py", 3, secret=KEY), finding_at("app.py", 6, secret=KEY)
+    kept, ignored = split_ignored(python_doc(source), [inside, unrelated])
+    assert kept == [unrelated]  # a later statement's comment does not reach into the string
+    assert ignored == [(inside, "# keyguard: ignore[KG2] at line 4")]
+
+
 def test_statement_starts_map() -> None:
     source = "x = f(\n  1,\n  2)\nif x:\n    y = [\n      3]\n"
     assert statement_starts(source) == {2: 1, 3: 1, 6: 5}
