@@ -111,10 +111,13 @@ def cli() -> None:
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="Output format.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif", "github"]),
+              default="text", show_default=True,
+              help="Output format (sarif: GitHub code scanning; github: workflow annotations).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write the report to FILE instead of stdout.")
+@click.option("--sarif-output", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Also write SARIF to FILE (one scan, e.g. --format github --sarif-output F).")
 @click.option("--select", multiple=True, help="Only these rule ids or prefixes (comma-separated).")
 @click.option("--ignore", multiple=True, help="Skip these rule ids or prefixes (comma-separated).")
 @click.option("--fail-on", type=click.Choice(SEVERITIES, case_sensitive=False), default=None,
@@ -141,7 +144,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
          select: tuple[str, ...], ignore: tuple[str, ...], fail_on: str | None, exit_zero: bool,
          show_secrets: bool, color: str, quiet: bool, jobs: int | None,
          max_file_size: int | None, baseline_file: str | None = None, show_ignored: bool = False,
-         config_file: str | None = None) -> None:
+         config_file: str | None = None, sarif_output: str | None = None) -> None:
     """Scan PATHS (files or directories; default: .) for leaked credentials."""
     from keyguard.scan import scan_paths
 
@@ -168,6 +171,12 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
             from keyguard.report.json import render_json
 
             stream.write(render_json(findings, summary, show_secrets=show_secrets))
+        elif output_format == "sarif":
+            stream.write(_render_sarif(findings, config))
+        elif output_format == "github":
+            from keyguard.report.github import render_github
+
+            stream.write(render_github(findings))
         else:
             from keyguard.report.text import render_text
 
@@ -178,6 +187,11 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
             stream.close()
         else:
             stream.flush()
+    if sarif_output:
+        # CI passes paths like reports/keyguard.sarif: create the folder rather than fail.
+        os.makedirs(os.path.dirname(os.path.abspath(sarif_output)), exist_ok=True)
+        with open(sarif_output, "w", encoding="utf-8") as sarif_stream:
+            sarif_stream.write(_render_sarif(findings, config))
     _print_summary(summary, quiet)
     _print_suppressed(suppressed, show_ignored, quiet, listed_in_json=output_format == "json")
 
@@ -186,6 +200,15 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
     if summary["failing"] and not exit_zero:
         ctx.exit(EXIT_FINDINGS)
     ctx.exit(EXIT_CLEAN)
+
+
+def _render_sarif(findings: Sequence[Finding], config: Config) -> str:
+    """SARIF for `findings`, with the metadata of every loaded rule (never the secrets)."""
+    from keyguard.report.sarif import render_sarif
+    from keyguard.rulepack import load_ruleset
+
+    ruleset = load_ruleset(tuple(config.extend_rules))
+    return render_sarif(findings, ruleset, version=__version__)
 
 
 @cli.command()

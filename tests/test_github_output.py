@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 
-from report_helpers import make_finding, notebook_with_secret, sample_findings
-
 from keyguard.fakes import FakeKeys
 from keyguard.model import Verification, VerificationState
 from keyguard.report.github import escape_data, escape_property, render_github
+
+from report_helpers import make_finding, notebook_with_secret, sample_findings
 
 LINE = re.compile(r"^::(error|warning|notice) (?P<props>[^:]*)::(?P<msg>.*)$")
 

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from keyguard.fakes import FakeKeys
+from keyguard.model import Verification, VerificationState
+from keyguard.report.github import render_github
+from keyguard.report.sarif import FINGERPRINT_KEY, artifact_uri, render_sarif
+
 from report_helpers import (
     KIND_OF_RULE,
     SARIF_SCHEMA,
@@ -16,11 +24,6 @@ from report_helpers import (
     ruleset,
     sample_findings,
 )
-
-from keyguard.fakes import FakeKeys
-from keyguard.model import Verification, VerificationState
-from keyguard.report.github import render_github
-from keyguard.report.sarif import FINGERPRINT_KEY, artifact_uri, render_sarif
 
 jsonschema = pytest.importorskip("jsonschema")
 
@@ -217,3 +220,63 @@ def test_no_secret_in_any_output(seed, rule_id, leaky, notebook, verified) -> No
         assert key.lower() not in out.lower()
         # What a reviewer needs to find the key to revoke is still there, redacted.
         assert finding.secret.redacted in out
+
+
+# --- through the CLI, with the real scanner ------------------------------------------------
+
+def run_cli(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "keyguard", *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=120)
+
+
+def write_leaky_notebook(path, key: str) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# IonQ demo"),
+        nbformat.v4.new_code_cell("import cirq_ionq"),
+        nbformat.v4.new_code_cell(f'x = 1\nservice = cirq_ionq.Service(api_key="{key}")'),
+    ]
+    nbformat.write(nb, str(path))
+
+
+def test_cli_sarif_notebook_maps_to_raw_line(tmp_path, validator) -> None:
+    key = FakeKeys(21).ionq_key()
+    write_leaky_notebook(tmp_path / "demo.ipynb", key)
+    proc = run_cli("scan", "demo.ipynb", "--format", "sarif", cwd=tmp_path)
+    assert proc.returncode == 1, proc.stderr
+    assert key not in proc.stdout + proc.stderr
+    log = json.loads(proc.stdout)
+    validator.validate(log)
+    (res,) = log["runs"][0]["results"]
+    loc = res["locations"][0]["physicalLocation"]
+    assert loc["artifactLocation"]["uri"] == "demo.ipynb"
+    region = loc["region"]
+    raw = (tmp_path / "demo.ipynb").read_text(encoding="utf-8").splitlines()
+    line = raw[region["startLine"] - 1]
+    assert line[region["startColumn"] - 1: region["endColumn"] - 1] == key
+    assert res["properties"]["cell"] == 3 and res["properties"]["cell_line"] == 2
+
+
+def test_cli_output_file_and_sarif_output(tmp_path, validator) -> None:
+    key = FakeKeys(22).ibm_key()
+    (tmp_path / "app.py").write_text(
+        "from qiskit_ibm_runtime import QiskitRuntimeService\n"
+        f'QiskitRuntimeService(token="{key}")\n'
+    )
+    # --format sarif --output FILE: nothing on stdout, the file is the report.
+    proc = run_cli("scan", ".", "--format", "sarif", "--output", "r.sarif", cwd=tmp_path)
+    assert proc.returncode == 1 and proc.stdout == ""
+    validator.validate(json.loads((tmp_path / "r.sarif").read_text()))
+    # One run: annotations on stdout and SARIF in a (new) folder.
+    proc = run_cli("scan", ".", "--format", "github", "--sarif-output", "reports/kg.sarif",
+                   cwd=tmp_path)
+    assert proc.returncode == 1
+    assert proc.stdout.startswith("::error file=app.py,line=2,")
+    log = json.loads((tmp_path / "reports" / "kg.sarif").read_text())
+    validator.validate(log)
+    assert [r["ruleId"] for r in log["runs"][0]["results"]] == ["KG201"]
+    # Same findings in both formats of one run (the report files are not rescanned).
+    for text in (proc.stdout, proc.stderr, (tmp_path / "reports" / "kg.sarif").read_text()):
+        assert key not in text
