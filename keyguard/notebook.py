@@ -1,12 +1,13 @@
 """Jupyter notebook -> Document: one segment per cell source and per text output.
 
 The notebook JSON is walked once by a small locator built on the stdlib JSON scanner (C
-speed): it produces the same dict `json.loads` would, and on the way records the raw JSON
-line of every string that becomes segment text (cell sources, stream text, `text/plain`,
-error fields). Everything else (images, widget state, metadata) is decoded by the C scanner
-in one call and never looked at again. The dict is then turned into a `NotebookNode` by the
-same per-version converter `nbformat.reader.reads` uses (no schema validation, no second
-JSON parse) and kept on `Document.notebook` for the fixer.
+speed): it produces the tree `json.loads` would (as nbformat `NotebookNode`s), and on the
+way records the raw JSON line of every string that becomes segment text (cell sources,
+stream text, `text/plain`, error fields). Everything else (images, widget state, metadata)
+is decoded by the C scanner in one call and never looked at again: no copy of, and no
+regex over, image data. The tree is finished with the same steps `nbformat.reader.reads`
+applies after its json.loads (rejoin_lines, strip_transient; no schema validation, no
+version conversion) and kept on `Document.notebook` for the fixer.
 
 Code cell sources also get a `python` form in which IPython syntax (`%magic`, `!shell`,
 `obj?`, `x = !cmd`, `%%time` ...) is masked, so `ast.parse` sees valid Python with the same

@@ -390,6 +390,7 @@ BAD = [
     ('{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{}]}', "cell 1 has no cell_type"),
     ('{"nbformat": 3, "nbformat_minor": 0, "metadata": {}}', "no worksheets"),
     ('{"nbformat": 4, "x": 1} trailing', "invalid JSON at line 1"),
+    ("[" * 100_000, "JSON nested too deeply"),
 ]
 
 
