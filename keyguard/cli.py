@@ -137,6 +137,10 @@ def cli() -> None:
 @click.option("--show-ignored", is_flag=True,
               help="Also list findings suppressed by ignore comments, cell tags, per-file-ignores "
                    "or the baseline, with the reason (for audits).")
+@click.option("--fix", "fix_", is_flag=True,
+              help="Rewrite fixable credential literals into os.environ reads (exit 1 when a file changed).")
+@click.option("--diff", is_flag=True,
+              help="Print the unified diff --fix would apply (secrets redacted); write nothing.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
               help="Use this config file instead of searching for pyproject.toml/.keyguard.toml.")
 @click.pass_context
@@ -144,7 +148,8 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
          select: tuple[str, ...], ignore: tuple[str, ...], fail_on: str | None, exit_zero: bool,
          show_secrets: bool, color: str, quiet: bool, jobs: int | None,
          max_file_size: int | None, baseline_file: str | None = None, show_ignored: bool = False,
-         config_file: str | None = None, sarif_output: str | None = None) -> None:
+         config_file: str | None = None, sarif_output: str | None = None,
+         fix_: bool = False, diff: bool = False) -> None:
     """Scan PATHS (files or directories; default: .) for leaked credentials."""
     from keyguard.scan import scan_paths
 
@@ -162,6 +167,13 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
     result = scan_paths(paths, config)
     findings = result.findings
     findings, suppressed = _apply_baseline(findings, result.ignored, config)
+    fixed_files = False
+    if fix_ or diff:
+        findings, fixed_files = _fix_or_diff(findings, config, write=fix_ and not diff,
+                                             show_secrets=show_secrets, quiet=quiet)
+        if diff:
+            failing = any(f.severity >= config.fail_on for f in findings) and not exit_zero
+            ctx.exit(EXIT_FINDINGS if fixed_files or failing else EXIT_CLEAN)
     summary = _summary(result, findings, config.fail_on)
     _add_suppressed(summary, suppressed, show_ignored, output_format, show_secrets)
 
@@ -197,9 +209,32 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
 
     if result.files_scanned == 0 and result.errors:
         ctx.exit(EXIT_ERROR)
+    if fixed_files:  # pre-commit convention: files changed, so the commit must stop
+        ctx.exit(EXIT_FINDINGS)
     if summary["failing"] and not exit_zero:
         ctx.exit(EXIT_FINDINGS)
     ctx.exit(EXIT_CLEAN)
+
+
+def _fix_or_diff(findings: list[Finding], config: Config, *, write: bool, show_secrets: bool,
+                 quiet: bool) -> tuple[list[Finding], bool]:
+    """--fix / --diff: the findings still in the code, and whether a file changed (or would).
+
+    --diff prints the unified diff on stdout; the fix summary (revoke where, which variables
+    to set, what to fix by hand) goes to stderr.
+    """
+    from keyguard.fix import fix_findings, summarize
+    from keyguard.rulepack import load_ruleset
+
+    ruleset = load_ruleset(tuple(config.extend_rules))
+    run = fix_findings(findings, write=write, ruleset=ruleset, show_secrets=show_secrets)
+    if not write:
+        click.echo(run.diff, nl=False)
+    for error in run.errors:
+        click.echo(f"keyguard: error: {error}", err=True)
+    if not quiet:
+        click.echo(summarize(run.plans, ruleset, applied=write), err=True, nl=False)
+    return run.remaining, bool(run.changed)
 
 
 def _render_sarif(findings: Sequence[Finding], config: Config) -> str:

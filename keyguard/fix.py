@@ -65,13 +65,15 @@ from typing import Any, NamedTuple
 
 from keyguard.documents import Document
 from keyguard.model import Finding, redact
-from keyguard.rulepack import RuleSet, load_ruleset
+from keyguard.rulepack import Provider, RuleSet, load_ruleset
 
 __all__ = [
     "FileChangedError",
     "FixPlan",
+    "FixRun",
     "Unfixable",
     "apply",
+    "fix_findings",
     "plan_fixes",
     "summarize",
     "unified_diff",
@@ -106,7 +108,8 @@ class FixPlan:
     fixed: findings the rewrite removes. unfixable: the others, each with an instruction.
     env_vars: environment variable -> provider id, for every variable the new code reads or the
         user must now set (removed `os.environ[...] = ...` lines, replaced `%env` magics).
-    secrets: the raw values of the fixed findings (for redacting diffs); never printed.
+    redact_values: values shown redacted in diffs (every finding's value except persist
+        notices, whose value is code); never printed.
     notes: short messages for the summary (never secrets).
     """
 
@@ -120,14 +123,11 @@ class FixPlan:
     env_vars: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     encoding: str = "utf-8"
+    redact_values: set[str] = field(default_factory=set, repr=False)
 
     @property
     def changed(self) -> bool:
         return self.new is not None and self.original is not None and self.new != self.original
-
-    @property
-    def all_secrets(self) -> set[str]:
-        return {f.secret.reveal() for f in (*self.fixed, *(u.finding for u in self.unfixable))}
 
 
 # --------------------------------------------------------------------------------------------
@@ -153,6 +153,10 @@ def plan_fixes(
         (f for f in findings if f.location.path == document.path), key=lambda f: f.sort_key()
     )
     plan = FixPlan(path=document.path, kind=document.kind)
+    plan.redact_values = {
+        f.secret.reveal() for f in items
+        if (rule := rules.rules.get(f.rule_id)) is None or rule.type != "persist"
+    }
     secret_items: list[Finding] = []
     for f in items:
         rule = rules.rules.get(f.rule_id)
@@ -187,7 +191,7 @@ def unified_diff(plan: FixPlan, *, show_secrets: bool = False) -> str:
     old = _decode_for_diff(plan.original, plan.encoding)
     new = _decode_for_diff(plan.new, plan.encoding)
     if not show_secrets:
-        for value in sorted(plan.all_secrets, key=len, reverse=True):
+        for value in sorted(plan.redact_values, key=len, reverse=True):
             old = old.replace(value, redact(value))
             new = new.replace(value, redact(value))
     a = old.splitlines(keepends=True)
@@ -242,10 +246,79 @@ def apply(plan: FixPlan) -> bool:
     return True
 
 
-def summarize(plans: Sequence[FixPlan], ruleset: RuleSet | None = None) -> str:
+@dataclass
+class FixRun:
+    """Outcome of `fix_findings` over many files.
+
+    plans: one per file with findings. changed: files written (write=True) or that would
+    change (write=False). remaining: the findings still in the code afterwards (not fixable,
+    or in a file that could not be written). diff: the unified diff of every change.
+    errors: messages for files that could not be read or written (never secrets).
+    """
+
+    plans: list[FixPlan] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    remaining: list[Finding] = field(default_factory=list)
+    diff: str = ""
+    errors: list[str] = field(default_factory=list)
+
+
+def fix_findings(
+    findings: Iterable[Finding],
+    *,
+    write: bool,
+    ruleset: RuleSet | None = None,
+    show_secrets: bool = False,
+) -> FixRun:
+    """Plan (and with `write`, apply) the fixes for scanner findings, file by file.
+
+    Each file is read again and re-decoded; a file that changed since it was read is never
+    overwritten (its findings stay in `remaining`, with an error).
+    """
+    from keyguard.documents import read_document
+
+    rules = ruleset if ruleset is not None else load_ruleset()
+    by_path: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_path.setdefault(f.location.path, []).append(f)
+    run = FixRun()
+    diffs: list[str] = []
+    for path in sorted(by_path):
+        items = by_path[path]
+        try:
+            data = Path(path).read_bytes()
+        except OSError as exc:
+            run.errors.append(f"{path}: cannot read for --fix ({exc.strerror or type(exc).__name__})")
+            run.remaining.extend(items)
+            continue
+        plan = plan_fixes(read_document(path, data), items, ruleset=rules, data=data)
+        run.plans.append(plan)
+        if plan.changed:
+            if write:
+                try:
+                    apply(plan)
+                except (FileChangedError, OSError) as exc:
+                    run.errors.append(str(exc) if isinstance(exc, FileChangedError)
+                                      else f"{path}: cannot write ({exc.strerror or type(exc).__name__})")
+                    run.remaining.extend(items)
+                    plan.fixed.clear()
+                    continue
+            run.changed.append(path)
+            diffs.append(unified_diff(plan, show_secrets=show_secrets))
+        else:
+            run.remaining.extend(plan.fixed)  # nothing was written, so nothing was fixed
+            plan.fixed.clear()
+        run.remaining.extend(u.finding for u in plan.unfixable)
+    run.remaining.sort(key=Finding.sort_key)
+    run.diff = "".join(diffs)
+    return run
+
+
+def summarize(plans: Sequence[FixPlan], ruleset: RuleSet | None = None, *, applied: bool = True) -> str:
     """The after-fix summary for stderr: what was fixed, what to revoke where, what to set.
 
-    Never contains a secret (fingerprint-free, redacted values only).
+    `applied` False words it for `--diff` ("would fix"). Never contains a secret (redacted
+    values only).
     """
     rules = ruleset if ruleset is not None else load_ruleset()
     fixed = [
@@ -256,22 +329,20 @@ def summarize(plans: Sequence[FixPlan], ruleset: RuleSet | None = None) -> str:
     lines: list[str] = []
     files = sorted({p.path for p, _ in fixed})
     if fixed:
-        lines.append(
-            f"Fixed {len(fixed)} credential finding(s) in {len(files)} file(s)."
-        )
-        by_provider: dict[str, set[str]] = {}
+        verb = "Fixed" if applied else "Would fix (run with --fix)"
+        lines.append(f"{verb} {len(fixed)} credential finding(s) in {len(files)} file(s).")
+        grouped: dict[tuple[str, str], set[str]] = {}
         for _, f in fixed:
-            by_provider.setdefault(f.provider, set()).add(f.secret.redacted)
+            provider = _provider(f, rules)
+            name = provider.name if provider else f.provider
+            where = provider.revoke if provider else "the provider's console"
+            grouped.setdefault((name, where), set()).add(f.secret.redacted)
         lines.append(
             "Each fixed key was exposed (it is still in your git history and in every copy "
             "of the file) and must be revoked:"
         )
-        for provider_id in sorted(by_provider):
-            provider = rules.providers.get(provider_id)
-            name = provider.name if provider else provider_id
-            where = provider.revoke if provider else "the provider's console"
-            keys = ", ".join(sorted(by_provider[provider_id]))
-            lines.append(f"  - {name}: revoke {keys} at {where}")
+        for (name, where), keys in sorted(grouped.items()):
+            lines.append(f"  - {name}: revoke {', '.join(sorted(keys))} at {where}")
         env: dict[str, set[str]] = {}
         for p in plans:
             if p.fixed:
@@ -311,7 +382,7 @@ class _EnvNamer:
         rule = self._rules.rules.get(f.rule_id)
         if rule is not None and rule.env_var:
             return rule.env_var
-        provider = self._rules.providers.get(f.provider)
+        provider = _provider(f, self._rules)
         if provider is not None and provider.env_vars:
             return provider.env_vars[0]
         return "API_KEY"
@@ -352,8 +423,16 @@ class _EnvNamer:
 # Instructions for what cannot be fixed
 
 
+def _provider(f: Finding, rules: RuleSet) -> Provider | None:
+    """The finding's provider: through its rule, else by id or display name."""
+    rule = rules.rules.get(f.rule_id)
+    if rule is not None and rule.provider in rules.providers:
+        return rules.providers[rule.provider]
+    return next((p for p in rules.providers.values() if f.provider in (p.id, p.name)), None)
+
+
 def _revoke(f: Finding, rules: RuleSet) -> str:
-    provider = rules.providers.get(f.provider)
+    provider = _provider(f, rules)
     return provider.revoke if provider else "the provider's console"
 
 

@@ -589,3 +589,66 @@ def test_scan_path_does_not_import_libcst():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])})
     assert out.stdout.strip() == "False"
+
+
+# ------------------------------------------------------------------------------------------
+# CLI: keyguard scan --diff / --fix
+
+
+def _cli(*args: str):
+    from click.testing import CliRunner
+
+    from keyguard.cli import cli
+
+    return CliRunner().invoke(cli, ["scan", *args], catch_exceptions=False)
+
+
+def _project(tmp_path: Path, keys: FakeKeys) -> tuple[Path, Path, str, str]:
+    k, b = keys.ionq_key(), keys.ibm_key()
+    code = tmp_path / "run.py"
+    code.write_text(f'import cirq_ionq\nservice = cirq_ionq.Service(api_key="{k}")\n')
+    env = tmp_path / ".env"
+    env.write_text(f"QISKIT_IBM_TOKEN={b}\n")
+    return code, env, k, b
+
+
+def test_cli_diff_writes_nothing(tmp_path, keys):
+    code, _, k, _ = _project(tmp_path, keys)
+    before = code.read_bytes()
+    result = _cli("--diff", str(tmp_path))
+    assert result.exit_code == 1
+    assert f"+++ b/{code}" in result.stdout and 'os.environ["IONQ_API_KEY"]' in result.stdout
+    assert k not in result.output
+    assert code.read_bytes() == before
+
+
+def test_cli_fix_exits_1_when_it_changed_a_file_and_reports_the_rest(tmp_path, keys):
+    code, env, k, b = _project(tmp_path, keys)
+    result = _cli("--fix", str(tmp_path))
+    assert result.exit_code == 1
+    assert k not in code.read_text() and 'os.environ["IONQ_API_KEY"]' in code.read_text()
+    ast.parse(code.read_text())
+    assert env.read_text() == f"QISKIT_IBM_TOKEN={b}\n"  # .env: never rewritten
+    assert ".env" in result.stdout and "run.py" not in result.stdout  # remaining = not fixable
+    assert "must be revoked" in result.stderr and "git rm --cached" in result.stderr
+    assert k not in result.output and b not in result.output
+    # second run: nothing to change; the .env finding still fails the run
+    again = _cli("--fix", str(tmp_path))
+    assert again.exit_code == 1 and "Fixed" not in again.stderr
+    env.unlink()
+    assert _cli("--fix", str(tmp_path)).exit_code == 0
+
+
+@needs_scanner
+def test_diff_does_not_redact_code_of_save_account_notices(tmp_path, keys):
+    b = keys.ibm_key()
+    path = tmp_path / "q.py"
+    path.write_text(
+        "import os\nfrom qiskit_ibm_runtime import QiskitRuntimeService\n"
+        'QiskitRuntimeService.save_account(token=os.environ["QISKIT_IBM_TOKEN"])\n'
+        f'service = QiskitRuntimeService(token="{b}")\n'
+    )
+    _, plan = scan_and_plan(str(path), path.read_bytes())
+    diff = fix.unified_diff(plan)
+    assert '+service = QiskitRuntimeService(token=os.environ["QISKIT_IBM_TOKEN"])' in diff
+    assert b not in diff
