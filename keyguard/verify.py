@@ -1,0 +1,578 @@
+"""Ask each provider whether a found secret is still live (opt-in: `--verify`).
+
+One generic HTTP verifier executes the `[rule.verify]` tables of the rule packs; it knows
+nothing provider-specific. A table says (validated on load in `keyguard.rulepack`):
+
+    method     "GET" | "POST"
+    url        https://host[:port]/path          never carries the secret
+    headers    { Name = "... {secret} ..." }      optional
+    form       { field = "{secret}" }             optional, x-www-form-urlencoded body
+    json_body  { field = "{secret}" }             optional, JSON object body (not with form)
+    legacy     true                               platform retired: no request unless asked
+    responses  [ { status = [codes], state = "verified|unverified|restricted|retired|unknown",
+                   json_has = "a.b", json_equals = { "a.b" = value }, json_prefix = { "a" = "BX" },
+                   detail_fields = ["a.b", ...] }, ... ]   first match wins
+
+Anything no entry matches is `unknown`, and so are network errors, timeouts, connection
+resets, 5xx, redirects (never followed), malformed JSON, and 429 once `Retry-After` would
+exceed the cap.
+
+Security rules this module keeps:
+  * A built-in rule's secret goes only to the host its built-in pack declares. The only way
+    to change that is `KEYGUARD_VERIFY_BASE_URL` (tests), which must be a loopback IP literal
+    and is announced on stderr. A user pack's endpoint is announced on first use.
+  * TLS verification is always on; redirects are never followed; no cookies are kept between
+    requests (one client per host, and the jar is cleared after each answer).
+  * The secret is never in a URL, log line, exception, `repr` or detail: errors are reported
+    by exception *type* only (httpx texts may quote the request), details are built from
+    whitelisted response fields, and a detail that contains the secret is dropped.
+  * Response bodies are read up to 64 KiB, classified and dropped at once: an IBM IAM 200
+    carries live access/refresh tokens, which are never stored or printed.
+
+httpx and asyncio are imported inside functions: importing keyguard (and this module) must
+stay cheap for the pre-commit hook.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TextIO
+from urllib.parse import urlsplit, urlunsplit
+
+from keyguard import __version__
+from keyguard.model import Finding, Secret, Verification, VerificationState
+
+if TYPE_CHECKING:
+    import asyncio
+
+    import httpx
+
+    from keyguard.rulepack import Rule, RuleSet
+
+BASE_URL_ENV = "KEYGUARD_VERIFY_BASE_URL"
+SECRET_MARKER = "{secret}"
+MAX_BODY = 64 * 1024  # bytes; every answer we classify is tiny
+MAX_DETAIL_VALUE = 64  # characters; longer values (tokens, blobs) are never shown
+MAX_429_ATTEMPTS = 6
+USER_AGENT = f"keyguard/{__version__} (+verify)"
+# Response fields whose name says "credential" are never shown, whatever a pack asks for.
+_SECRET_FIELD_WORDS = ("token", "secret", "password", "apikey", "api_key")
+
+UNKNOWN = VerificationState.UNKNOWN
+
+
+class VerifyConfigError(ValueError):
+    """Verification cannot run as configured (bad override, bad parameters).
+
+    The message never contains a secret. The CLI prints it and exits 2.
+    """
+
+
+@dataclass(frozen=True)
+class _Endpoint:
+    """Where one rule's secrets go. `host` (netloc) is the concurrency and client key."""
+
+    rule_id: str
+    method: str
+    url: str
+    host: str
+    builtin: bool
+    loopback_override: bool
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+
+
+def verify_findings(
+    findings: Sequence[Finding],
+    ruleset: RuleSet,
+    *,
+    timeout: float = 10.0,
+    per_host: int = 1,
+    verify_legacy: bool = False,
+    retry_after_cap: float = 30.0,
+    progress: bool | None = None,
+) -> list[Finding]:
+    """Verify every finding's secret; return the findings (same order) with `verification` set.
+
+    Each distinct (rule id, secret) is asked once, however many files it appears in.
+    Findings whose rule is not in `ruleset`, has no `[rule.verify]` table or is an
+    identifier rule get `not-checked`. Parameters are those of `verify_secrets`.
+
+    Raises VerifyConfigError for a bad `KEYGUARD_VERIFY_BASE_URL` or bad parameters;
+    never for a network or provider problem (those give `unknown`).
+    """
+    items: list[tuple[Rule, Secret]] = []
+    for finding in findings:
+        rule = ruleset.rules.get(finding.rule_id)
+        if rule is not None:
+            items.append((rule, finding.secret))
+    results = verify_secrets(
+        items,
+        timeout=timeout,
+        per_host=per_host,
+        verify_legacy=verify_legacy,
+        retry_after_cap=retry_after_cap,
+        progress=progress,
+    )
+    missing = Verification(VerificationState.NOT_CHECKED, "rule not loaded")
+    return [
+        f.with_verification(results.get((f.rule_id, f.secret), missing)) for f in findings
+    ]
+
+
+def verify_secrets(
+    items: Sequence[tuple[Rule, Secret]],
+    *,
+    timeout: float = 10.0,
+    per_host: int = 1,
+    verify_legacy: bool = False,
+    retry_after_cap: float = 30.0,
+    progress: bool | None = None,
+) -> dict[tuple[str, Secret], Verification]:
+    """Ask the providers about (rule, secret) pairs; one entry per distinct (rule id, secret).
+
+    timeout: seconds per HTTP attempt, connect to last byte (> 0).
+    per_host: requests in flight per host at most (>= 1).
+    verify_legacy: query `legacy = true` endpoints too (otherwise `retired`, no request).
+    retry_after_cap: total seconds one secret may wait on 429 `Retry-After`; beyond: unknown.
+    progress: progress line on stderr; None means "when stderr is a TTY".
+
+    Returns {(rule id, secret): Verification}. Raises VerifyConfigError (message without
+    secrets) for a bad `KEYGUARD_VERIFY_BASE_URL` or out-of-range parameters.
+    """
+    if not timeout > 0 or per_host < 1 or not retry_after_cap >= 0:
+        raise VerifyConfigError(
+            "verification needs timeout > 0, per_host >= 1 and retry_after_cap >= 0"
+        )
+    override = _base_url_override()
+    builtin_rules = _builtin_rules()
+
+    results: dict[tuple[str, Secret], Verification] = {}
+    jobs: list[tuple[_Endpoint, Mapping[str, Any], Secret]] = []
+    for rule, secret in items:
+        key = (rule.id, secret)
+        if key in results:  # dedupe: one request per distinct secret and rule
+            continue
+        immediate = _immediate_result(rule, secret, verify_legacy)
+        if immediate is not None:
+            results[key] = immediate
+            continue
+        assert rule.verify is not None  # _immediate_result handled the other case
+        endpoint = _endpoint(rule, builtin_rules.get(rule.id) == rule, override)
+        results[key] = Verification(UNKNOWN, "not checked yet")  # placeholder, keeps dedupe
+        jobs.append((endpoint, rule.verify.raw, secret))
+
+    if not jobs:
+        return results
+    err = sys.stderr
+    if override is not None and any(ep.builtin for ep, _, _ in jobs):
+        err.write(
+            f"keyguard: warning: {BASE_URL_ENV} is set: built-in verification requests go to "
+            f"{override[0]}://{override[1]} instead of the providers (for tests only)\n"
+        )
+    _announce_user_hosts([ep for ep, _, _ in jobs], err)
+
+    show = err.isatty() if progress is None else progress
+    checked = _run(_verify_all(jobs, timeout, per_host, retry_after_cap, show, err))
+    for (endpoint, _, secret), verification in zip(jobs, checked, strict=True):
+        results[(endpoint.rule_id, secret)] = verification
+    return results
+
+
+# --------------------------------------------------------------------------------------------
+# Planning: which rule needs a request, and where it goes
+
+
+def _immediate_result(rule: Rule, secret: Secret, verify_legacy: bool) -> Verification | None:
+    """The result when no request is made, or None when the provider must be asked."""
+    if not rule.is_secret or rule.type == "identifier":
+        return Verification(VerificationState.NOT_CHECKED, "identifier, not a secret")
+    if rule.verify is None:
+        return Verification(VerificationState.NOT_CHECKED, "no check for this kind")
+    if rule.verify.raw.get("legacy", False) and not verify_legacy:
+        return Verification(
+            VerificationState.RETIRED, "legacy platform retired; not queried (--verify-legacy)"
+        )
+    value = secret.reveal()
+    # Header values must be printable ASCII; a value that cannot be sent is not sent.
+    if not value or not value.isascii() or not value.isprintable():
+        return Verification(UNKNOWN, "not sent: value has characters a request cannot carry")
+    return None
+
+
+def _builtin_rules() -> Mapping[str, Rule]:
+    """Rules of the packs shipped in keyguard.rules (cached loader)."""
+    from keyguard.rulepack import load_ruleset
+
+    return load_ruleset().rules
+
+
+def _endpoint(rule: Rule, builtin: bool, override: tuple[str, str] | None) -> _Endpoint:
+    assert rule.verify is not None
+    parts = urlsplit(rule.verify.url)
+    use_override = builtin and override is not None
+    if use_override:
+        assert override is not None
+        # Keep the path, so one loopback server can play every provider.
+        parts = parts._replace(scheme=override[0], netloc=override[1])
+    return _Endpoint(
+        rule_id=rule.id,
+        method=rule.verify.method,
+        url=urlunsplit(parts),
+        host=parts.netloc.lower(),
+        builtin=builtin,
+        loopback_override=use_override,
+    )
+
+
+def _base_url_override() -> tuple[str, str] | None:
+    """(scheme, netloc) from KEYGUARD_VERIFY_BASE_URL, or None when unset.
+
+    Only a loopback IP literal is accepted (127.0.0.0/8 or ::1; not a name, whose
+    resolution could point anywhere): anything else raises VerifyConfigError.
+    """
+    value = os.environ.get(BASE_URL_ENV, "").strip()
+    if not value:
+        return None
+    form = f"{BASE_URL_ENV} must look like http://127.0.0.1:PORT (scheme, loopback IP, port)"
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise VerifyConfigError(form) from None
+    if (
+        parts.scheme not in ("http", "https")
+        or parts.username is not None
+        or parts.password is not None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+    ):
+        raise VerifyConfigError(form)
+    import ipaddress
+
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise VerifyConfigError(
+            f"{BASE_URL_ENV}: host {host!r} is not a loopback IP address; refusing to send "
+            "secrets there (the override exists for tests against a local server only)"
+        )
+    return parts.scheme, parts.netloc
+
+
+def _announce_user_hosts(endpoints: Sequence[_Endpoint], err: TextIO) -> None:
+    """Say which non-built-in host receives which rules' secrets, once per host per run."""
+    by_host: dict[str, set[str]] = {}
+    for ep in endpoints:
+        if not ep.builtin:
+            by_host.setdefault(ep.host, set()).add(ep.rule_id)
+    for host, rule_ids in sorted(by_host.items()):
+        err.write(
+            f"keyguard: verification sends the secrets of rule {', '.join(sorted(rule_ids))} "
+            f"(user rule pack) to {host}\n"
+        )
+
+
+# --------------------------------------------------------------------------------------------
+# Running: async, one client and one semaphore per host
+
+
+def _run(coro: Any) -> Any:
+    """asyncio.run, also from a thread that already runs a loop (Jupyter)."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coro)
+    box: list[Any] = []
+
+    def target() -> None:
+        box.append(asyncio.run(coro))
+
+    thread = threading.Thread(target=target, name="keyguard-verify")
+    thread.start()
+    thread.join()
+    return box[0]
+
+
+class _Progress:
+    """`keyguard: verifying 3/10` on one stderr line (only when enabled)."""
+
+    def __init__(self, total: int, enabled: bool, err: TextIO) -> None:
+        self.total, self.done, self.enabled, self.err = total, 0, enabled, err
+        self._draw()
+
+    def _draw(self) -> None:
+        if self.enabled:
+            self.err.write(f"\rkeyguard: verifying {self.done}/{self.total} secrets")
+            self.err.flush()
+
+    def step(self) -> None:
+        self.done += 1
+        self._draw()
+
+    def close(self) -> None:
+        if self.enabled:
+            self.err.write("\r\033[K")
+            self.err.flush()
+
+
+async def _verify_all(
+    jobs: Sequence[tuple[_Endpoint, Mapping[str, Any], Secret]],
+    timeout: float,
+    per_host: int,
+    cap: float,
+    show_progress: bool,
+    err: TextIO,
+) -> list[Verification]:
+    import asyncio
+
+    import httpx
+
+    clients: dict[str, httpx.AsyncClient] = {}
+    gates: dict[str, asyncio.Semaphore] = {}
+    for ep, _, _ in jobs:
+        if ep.host not in clients:
+            clients[ep.host] = httpx.AsyncClient(
+                verify=True,  # always: never configurable
+                follow_redirects=False,
+                timeout=httpx.Timeout(timeout),
+                limits=httpx.Limits(max_connections=per_host),
+                # Proxies etc. from the environment are fine for real hosts, never for the
+                # loopback test server.
+                trust_env=not ep.loopback_override,
+                headers={"User-Agent": USER_AGENT},
+            )
+            gates[ep.host] = asyncio.Semaphore(per_host)
+    progress = _Progress(len(jobs), show_progress, err)
+
+    async def one(ep: _Endpoint, spec: Mapping[str, Any], secret: Secret) -> Verification:
+        async with gates[ep.host]:
+            result = await _check(clients[ep.host], ep, spec, secret, timeout, cap)
+        progress.step()
+        return result
+
+    try:
+        return list(await asyncio.gather(*(one(ep, spec, s) for ep, spec, s in jobs)))
+    finally:
+        progress.close()
+        for client in clients.values():
+            await client.aclose()
+
+
+async def _check(
+    client: httpx.AsyncClient,
+    ep: _Endpoint,
+    spec: Mapping[str, Any],
+    secret: Secret,
+    timeout: float,
+    cap: float,
+) -> Verification:
+    """One secret: send, retry on 429 within the cap, classify. Never raises (but cancels)."""
+    import asyncio
+
+    waited = 0.0
+    backoff = 1.0
+    for _ in range(MAX_429_ATTEMPTS):
+        try:
+            # wait_for bounds the whole attempt: httpx's timeout is per read, and a server
+            # that trickles one byte at a time would otherwise hold us forever.
+            status, retry_after, body = await asyncio.wait_for(
+                _send(client, ep, spec, secret), timeout
+            )
+        except asyncio.TimeoutError:
+            return Verification(UNKNOWN, f"timeout after {timeout:g} s")
+        except _BodyTooLarge:
+            return Verification(UNKNOWN, f"response larger than {MAX_BODY // 1024} KiB")
+        except Exception as exc:  # any failure is "unknown"; only its type is shown
+            return Verification(UNKNOWN, _describe_error(exc))
+        if status != 429:
+            return _classify(spec, status, body, secret)
+        wait = _parse_retry_after(retry_after)
+        if wait is None:
+            wait, backoff = backoff, backoff * 2
+        if waited + wait > cap:
+            shown = "" if retry_after is None else f", Retry-After {wait:g} s"
+            return Verification(
+                UNKNOWN, f"HTTP 429: rate limited{shown}, over the {cap:g} s wait cap"
+            )
+        await asyncio.sleep(wait)
+        waited += wait
+    return Verification(UNKNOWN, f"HTTP 429: still rate limited after {MAX_429_ATTEMPTS} tries")
+
+
+async def _send(
+    client: httpx.AsyncClient, ep: _Endpoint, spec: Mapping[str, Any], secret: Secret
+) -> tuple[int, str | None, bytes]:
+    """Send one request; return (status, Retry-After header, body up to MAX_BODY bytes)."""
+    value = secret.reveal()
+
+    def fill(table: Any) -> dict[str, str]:
+        # str.replace, not str.format: a secret or template with braces must not expand.
+        return {k: v.replace(SECRET_MARKER, value) for k, v in (table or {}).items()}
+
+    kwargs: dict[str, Any] = {"headers": fill(spec.get("headers"))}
+    if "form" in spec:
+        kwargs["data"] = fill(spec["form"])
+    elif "json_body" in spec:
+        kwargs["json"] = fill(spec["json_body"])
+    try:
+        async with client.stream(ep.method, ep.url, **kwargs) as response:
+            body = bytearray()
+            async for chunk in response.aiter_bytes():
+                body += chunk
+                if len(body) > MAX_BODY:
+                    raise _BodyTooLarge
+            return response.status_code, response.headers.get("retry-after"), bytes(body)
+    finally:
+        client.cookies.clear()
+
+
+def _describe_error(exc: BaseException) -> str:
+    """A message for a failed request built from the exception's type, never its text."""
+    import ssl
+
+    import httpx
+
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, ssl.SSLCertVerificationError):
+            return "TLS error: certificate verification failed"
+        if isinstance(cause, ssl.SSLError):
+            return "TLS error"
+        cause = cause.__cause__ or cause.__context__
+    table: list[tuple[type[BaseException], str]] = [
+        (httpx.TimeoutException, "timeout"),
+        (httpx.ProxyError, "proxy error"),
+        (httpx.ConnectError, "connection failed"),
+        (httpx.ReadError, "connection reset while reading the answer"),
+        (httpx.WriteError, "connection reset while sending"),
+        (httpx.RemoteProtocolError, "connection closed or broken answer"),
+        (httpx.LocalProtocolError, "request could not be built"),
+        (httpx.HTTPError, "HTTP error"),
+    ]
+    for kind, text in table:
+        if isinstance(exc, kind):
+            return f"{text} ({type(exc).__name__})"
+    return f"internal error ({type(exc).__name__})"
+
+
+def _parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP-date); None if unusable."""
+    from email.utils import parsedate_to_datetime
+
+    if value is None:
+        return None
+    value = value.strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when is None or when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - time.time()
+    if seconds != seconds:  # NaN
+        return None
+    return max(0.0, seconds)
+
+
+# --------------------------------------------------------------------------------------------
+# Classification: pure functions over (status, body)
+
+_MISSING = object()
+_MALFORMED = object()
+
+
+def _parse_json(body: bytes) -> Any:
+    if not body.strip():
+        return _MISSING
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return _MALFORMED
+
+
+def _lookup(doc: Any, path: str) -> Any:
+    """Value at a dotted path in nested JSON objects, or _MISSING."""
+    for part in path.split("."):
+        if not isinstance(doc, dict) or part not in doc:
+            return _MISSING
+        doc = doc[part]
+    return doc
+
+
+def _matches(entry: Mapping[str, Any], status: int, doc: Any) -> bool:
+    if status not in entry.get("status", ()):
+        return False
+    if "json_has" in entry and _lookup(doc, entry["json_has"]) is _MISSING:
+        return False
+    for path, expected in entry.get("json_equals", {}).items():
+        got = _lookup(doc, path)
+        # bool is an int in Python: 1 must not equal true.
+        if got is _MISSING or type(got) is not type(expected) or got != expected:
+            return False
+    for path, prefix in entry.get("json_prefix", {}).items():
+        got = _lookup(doc, path)
+        if not isinstance(got, str) or not got.startswith(prefix):
+            return False
+    return True
+
+
+def _detail_value(path: str, value: Any, secret_value: str) -> str | None:
+    """A response field as shown in `detail`, or None when it must not be shown."""
+    name = path.rsplit(".", 1)[-1].lower()
+    if any(word in name for word in _SECRET_FIELD_WORDS):
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        return None
+    text = str(value)
+    if len(text) > MAX_DETAIL_VALUE or secret_value in text:
+        return None
+    # Providers' free text reaches a terminal: no control characters / escape sequences.
+    return "".join(c if c.isprintable() else "?" for c in text)
+
+
+def _classify(spec: Mapping[str, Any], status: int, body: bytes, secret: Secret) -> Verification:
+    """Map one answer to a Verification using the spec's `responses` (first match wins)."""
+    if 300 <= status < 400:
+        return Verification(UNKNOWN, f"HTTP {status}: redirect not followed")
+    doc = _parse_json(body)
+    del body  # an IBM 200 holds live tokens: keep no reference longer than needed
+    for entry in spec.get("responses", ()):
+        if not _matches(entry, status, doc):
+            continue
+        parts = []
+        value = secret.reveal()
+        for path in entry.get("detail_fields", ()):
+            shown = _detail_value(path, _lookup(doc, path), value)
+            if shown is not None:
+                parts.append(f"{path}={shown}")
+        detail = f"HTTP {status}" + (f" ({', '.join(parts)})" if parts else "")
+        if value in detail:  # defence in depth: never echo the key
+            detail = f"HTTP {status}"
+        return Verification(VerificationState(entry["state"]), detail)
+    if status >= 500:
+        return Verification(UNKNOWN, f"HTTP {status}: provider error")
+    if doc is _MALFORMED:
+        return Verification(UNKNOWN, f"HTTP {status}: malformed JSON")
+    return Verification(UNKNOWN, f"HTTP {status}: unexpected answer")
