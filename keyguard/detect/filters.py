@@ -27,6 +27,7 @@ _PLACEHOLDER_WORDS = (
 _ONLY_WORDS = re.compile(r"^[A-Za-z]+(?:[_\- ][A-Za-z]+)*$")
 _CAMEL_WORDS = re.compile(r"^[a-z]*(?:[A-Z][a-z]+)+$|^[a-z]+(?:_[a-z]+)+$|^[A-Z]+(?:_[A-Z]+)+$")
 _HEX_ONLY = re.compile(r"^(?:[0-9a-f]+|[0-9A-F]+)$")
+_ALNUM_SEQUENCE = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
 def shannon_entropy(value: str) -> float:
@@ -38,15 +39,16 @@ def shannon_entropy(value: str) -> float:
 
 
 def is_repetitive(value: str) -> bool:
-    """True for runs like 0000..., xxxx..., abcdabcd... (period <= 8, a short tail allowed)
-    and for strings where one character makes up >= 40 % of the value."""
+    """True for runs like 0000..., xxxx..., abcdabcd... (any period up to half the length,
+    at most 64, a short tail allowed) and for strings where one character makes up >= 40 %
+    of the value."""
     if not value:
         return True
     most = Counter(value).most_common(1)[0][1]
     if most / len(value) >= 0.4:
         return True
     lowered = value.lower()
-    for period in range(1, 9):
+    for period in range(1, min(len(lowered) // 2, 64) + 1):
         unit = lowered[:period]
         repeats = len(lowered) // period
         # The repeated prefix covers >= 80 % of the value: the detect-secrets fixture is
@@ -61,7 +63,11 @@ def _is_sequential(value: str) -> bool:
     if len(value) < 4:
         return False
     steps = {ord(b) - ord(a) for a, b in pairwise(value)}
-    return steps <= {1} or steps <= {-1}
+    if steps <= {1} or steps <= {-1}:
+        return True
+    # Runs across the digit/letter gap: '0123456789abcdefghij...', 'zyx...3210'.
+    cycle = _ALNUM_SEQUENCE * (len(value) // len(_ALNUM_SEQUENCE) + 2)
+    return value in cycle or value[::-1] in cycle
 
 
 def is_placeholder(value: str, known: frozenset[str] = frozenset(), env_vars: frozenset[str] = frozenset()) -> bool:

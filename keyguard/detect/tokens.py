@@ -172,6 +172,7 @@ def find_tokens(
     lower = text.lower()
     index = LineIndex(text)
     probe = ContextProbe(lower, index, segment.context.lower(), path.lower(), document_lower)
+    name_lower = path.replace("\\", "/").rsplit("/", 1)[-1].lower()
     hits: list[Hit] = []
 
     bare = [r for r in rules if not r.keywords]
@@ -202,7 +203,8 @@ def find_tokens(
             line_start = lower.rfind("\n", 0, start) + 1
             line_end = lower.find("\n", start)
             line_lower = lower[line_start: line_end if line_end >= 0 else len(lower)]
-            if any(word in line_lower for word in rule.deny_context):
+            # A deny word in the file name counts too (SHA512SUMS, checksums.txt, x.sha512).
+            if any(word in line_lower or word in name_lower for word in rule.deny_context):
                 continue
         confidence: Confidence | None = Confidence.HIGH
         if rule.requires_context:
