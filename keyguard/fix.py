@@ -724,6 +724,22 @@ def _plan_notebook(
         _unfix_all(plan, findings, f"the notebook cannot be read by nbformat ({type(exc).__name__}); left untouched", "syntax-error")
         return
 
+    meta = nb.get("metadata", {})
+    language = str(
+        (meta.get("kernelspec") or {}).get("language") or (meta.get("language_info") or {}).get("name") or "python"
+    ).lower()
+    if language not in ("python", "python3", "ipython", "ipython3"):
+        # An R or Julia cell can parse as Python; rewriting it into os.environ would be wrong.
+        kept = []
+        for f in findings:
+            if f.location.part == "source" and _cell_type(nb, f) == "code":
+                _unfix(plan, f, f"code cell {(f.location.cell or 0) + 1} runs in a {language} kernel: "
+                                "keyguard rewrites Python only; read the key from the environment "
+                                f"by hand; {_revoke_text(f, rules)}", "not-a-literal")
+            else:
+                kept.append(f)  # outputs are still cleared, Markdown still reported
+        findings = kept
+
     impl = _impl()
     nonce = _secrets.token_hex(4)
     by_cell: dict[int, list[Finding]] = {}
@@ -874,6 +890,15 @@ def _plan_notebook(
         new_text = new_text.replace("\n", "\r\n")
     nbformat.validate(nbformat.reads(new_text, as_version=nbformat.NO_CONVERT))
     plan.new = (codecs.BOM_UTF8 if bom else b"") + new_text.encode("utf-8")
+
+
+def _cell_type(nb: Any, f: Finding) -> str | None:
+    cell = f.location.cell
+    return nb.cells[cell].get("cell_type") if cell is not None and 0 <= cell < len(nb.cells) else None
+
+
+def _unfix(plan: FixPlan, f: Finding, instruction: str, reason: str) -> None:
+    plan.unfixable.append(Unfixable(f, instruction, reason))
 
 
 def _revoke_text(f: Finding, rules: RuleSet) -> str:

@@ -652,3 +652,18 @@ def test_diff_does_not_redact_code_of_save_account_notices(tmp_path, keys):
     diff = fix.unified_diff(plan)
     assert '+service = QiskitRuntimeService(token=os.environ["QISKIT_IBM_TOKEN"])' in diff
     assert b not in diff
+
+
+@needs_scanner
+def test_non_python_kernel_cells_are_not_rewritten(tmp_path, keys):
+    k = keys.ionq_key()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "ir", "display_name": "R", "language": "R"}
+    nb.cells = [nbformat.v4.new_code_cell(f'ionq_api_key = "{k}"\nprint("ionq")')]
+    path = tmp_path / "r.ipynb"
+    path.write_text(nbformat.writes(nb))
+    findings, plan = scan_and_plan(str(path), path.read_bytes())
+    if not findings:
+        pytest.skip("the scanner does not report this R cell")
+    assert plan.new is None and plan.fixed == []
+    assert all("kernel" in u.instruction for u in plan.unfixable)
