@@ -13,7 +13,8 @@ users get), which needs PyPI for the dependencies (pip's cache makes repeats qui
 - A network failure while building the environment skips with the reason; any other
   install failure (a broken pyproject, a missing console script) fails.
 
-Marked `slow` (deselect with `-m "not slow"`); they run in the default `pytest` command.
+The real runs are marked `slow` (deselect with `-m "not slow"`); they run in the default
+`pytest` command.
 """
 
 from __future__ import annotations
@@ -36,8 +37,6 @@ NETWORK_ERRORS = (
     "Could not find a version that satisfies", "No matching distribution found",
     "Network is unreachable", "ProxyError", "ConnectionError",
 )
-
-pytestmark = pytest.mark.slow
 
 needs_git = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 
@@ -160,6 +159,7 @@ def leak(key: str) -> str:
     )
 
 
+@pytest.mark.slow
 @needs_git
 def test_try_repo_blocks_a_staged_leak(checkout, project) -> None:
     (hook_repo, ref), (repo, env) = checkout, project
@@ -174,6 +174,7 @@ def test_try_repo_blocks_a_staged_leak(checkout, project) -> None:
     assert key not in out
 
 
+@pytest.mark.slow
 @needs_git
 def test_try_repo_all_files_passes_a_clean_repo(checkout, project) -> None:
     (hook_repo, ref), (repo, env) = checkout, project
@@ -184,6 +185,7 @@ def test_try_repo_all_files_passes_a_clean_repo(checkout, project) -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 @needs_git
 def test_try_repo_all_files_finds_a_committed_leak(checkout, project) -> None:
     (hook_repo, ref), (repo, env) = checkout, project
@@ -199,6 +201,7 @@ def test_try_repo_all_files_finds_a_committed_leak(checkout, project) -> None:
     assert "old.py:3:" in out and key not in out
 
 
+@pytest.mark.slow
 @needs_git
 def test_text_hook_blocks_a_dotenv_leak(checkout, project) -> None:
     (hook_repo, ref), (repo, env) = checkout, project
@@ -212,6 +215,7 @@ def test_text_hook_blocks_a_dotenv_leak(checkout, project) -> None:
     assert ".env:1:" in out and key not in out
 
 
+@pytest.mark.slow
 @needs_git
 def test_installed_hook_blocks_git_commit(checkout, project) -> None:
     """The user's flow: .pre-commit-config.yaml + `pre-commit install` + `git commit`."""
