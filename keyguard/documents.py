@@ -66,6 +66,14 @@ class Document:
     # Extra notebook state for the fixer (the parsed notebook); None for plain files.
     notebook: object | None = None
 
+    def _raw_lines(self) -> list[str]:
+        # Lines as git and GitHub count them: "\n" only (splitlines() also splits on \u2028).
+        cached = self.__dict__.get("_lines")
+        if cached is None:
+            cached = self.raw_text.split("\n")
+            self.__dict__["_lines"] = cached
+        return cached
+
     def raw_position(self, segment: Segment, line: int, column: int, secret: str) -> tuple[int, int]:
         """1-based (line, column) in the raw file of a match at segment (line, column).
 
@@ -76,7 +84,7 @@ class Document:
         if not segment.raw_lines:
             return line, column
         raw_line = segment.raw_line(line)
-        lines = self.raw_text.splitlines()
+        lines = self._raw_lines()
         if 0 < raw_line <= len(lines):
             found = lines[raw_line - 1].find(secret)
             if found >= 0:

@@ -11,7 +11,8 @@ import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache, partial
+from functools import cached_property, lru_cache, partial
+from typing import TYPE_CHECKING
 
 from keyguard.config import Config
 from keyguard.config import is_excluded as _config_excluded
@@ -20,6 +21,9 @@ from keyguard.discover import discover
 from keyguard.documents import Document, read_document
 from keyguard.model import Finding, Location
 from keyguard.rulepack import Rule, RuleSet, load_ruleset
+
+if TYPE_CHECKING:
+    from keyguard.detect.python import PythonDetector
 
 # Below this many files a scan stays in-process: starting workers costs more than it saves.
 POOL_MIN_FILES = 48
@@ -80,6 +84,12 @@ class Engine:
         prefilter = None if unanchored else tuple(sorted(keywords))
         return cls(ruleset, selected, token_rules, prefilter)
 
+    @cached_property
+    def python_detector(self) -> PythonDetector:
+        from keyguard.detect.python import PythonDetector
+
+        return PythonDetector(self.ruleset, self.selected)
+
     def passes_prefilter(self, lowered: bytes) -> bool:
         if self.prefilter is None:
             return True
@@ -94,17 +104,24 @@ def _engine(extra_rules: tuple[str, ...], selected: frozenset[str]) -> Engine:
 def scan_document(document: Document, engine: Engine) -> list[Finding]:
     """Run both detectors over a document and turn their hits into findings."""
     hits: list[Hit] = []
+    candidates: list[str] = []
     document_lower = document.raw_text.lower()
     for i, segment in enumerate(document.segments):
-        hits.extend(find_tokens(segment, i, document.path, engine.ruleset, engine.token_rules, document_lower))
+        lower = document_lower if segment.text is document.raw_text else None
+        hits.extend(
+            find_tokens(
+                segment, i, document.path, engine.ruleset, engine.token_rules, document_lower, candidates, lower
+            )
+        )
+    python_hits: list[Hit] = []
     if any(seg.python is not None for seg in document.segments):
-        from keyguard.detect.python import PythonDetector
-
-        python_hits, notes = PythonDetector(engine.ruleset, engine.selected).run(document.segments)
-        document.notes.extend(notes)
-        hits = _merge(python_hits, hits)
-    else:
-        hits = _merge([], hits)
+        detector = engine.python_detector
+        # The parse is the expensive step: only when a key-shaped string or an SDK hint is there.
+        plain = document.kind == "python"
+        if candidates or detector.wants(document.segments, document_lower if plain else None):
+            python_hits, notes = detector.run(document.segments)
+            document.notes.extend(notes)
+    hits = _merge(python_hits, hits)
     return [_to_finding(hit, document, engine.ruleset) for hit in hits if hit.rule.id in engine.selected]
 
 

@@ -126,6 +126,9 @@ def _context_keywords(provider: Provider) -> tuple[str, ...]:
 
 def describe_where(line_prefix: str, segment: Segment, is_comment: bool, path: str) -> str:
     """Human phrase for where a bare match sits, from the text before it on its line."""
+    # Only the end of the prefix matters; a bounded tail keeps the `$`-anchored searches
+    # linear on minified or generated one-line files.
+    line_prefix = line_prefix[-200:]
     lowered = line_prefix.lower()
     stripped = line_prefix.lstrip()
     if segment.cell is not None and segment.part == "source":
@@ -161,18 +164,20 @@ def find_tokens(
     ruleset: RuleSet,
     rules: Sequence[Rule],
     document_lower: str = "",
+    candidates: list[str] | None = None,
+    lower: str | None = None,
 ) -> list[Hit]:
     """Run token and identifier rules over one segment.
 
     `rules` are the selected token/identifier rules; `document_lower` the whole document's
     lower-cased text (for document-level context). Returns hits that passed the format,
-    placeholder and context filters.
+    placeholder and context filters. Values that passed the format and placeholder filters,
+    with or without context, are appended to `candidates` (they make a parse worthwhile).
+    `lower` is the segment's lower-cased text when the caller already has it.
     """
     text = segment.text
-    lower = text.lower()
-    index = LineIndex(text)
-    probe = ContextProbe(lower, index, segment.context.lower(), path.lower(), document_lower)
-    name_lower = path.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    if lower is None:
+        lower = text.lower()
     hits: list[Hit] = []
 
     bare = [r for r in rules if not r.keywords]
@@ -189,6 +194,11 @@ def find_tokens(
         assert rule.regex is not None
         matches.extend((rule, m) for m in rule.regex.finditer(text))
 
+    if not matches:
+        return hits
+    index = LineIndex(text)
+    probe = ContextProbe(lower, index, segment.context.lower(), path.lower(), document_lower)
+    name_lower = path.replace("\\", "/").rsplit("/", 1)[-1].lower()
     for rule, match in matches:
         value = match.group("secret")
         start = match.start("secret")
@@ -199,6 +209,8 @@ def find_tokens(
             env_names = frozenset(provider.env_vars)
             if is_placeholder(value, provider.placeholders, env_names):
                 continue
+            if candidates is not None:
+                candidates.append(value)
         if rule.deny_context:
             line_start = lower.rfind("\n", 0, start) + 1
             line_end = lower.find("\n", start)
