@@ -107,6 +107,8 @@ class AssignmentRule:
     name_regex: re.Pattern[str]
     rules: tuple[str, ...]
     literal: bool = False
+    # Case-sensitive words whose presence makes a literal-shape check worth a parse.
+    keywords: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -373,13 +375,14 @@ def parse_pack(text: str, path: str) -> RulePack:
     assignments = []
     for i, t in enumerate(data.get("assignment", [])):
         where = f"{path} [[assignment]] #{i + 1}"
-        _check_keys(t, {"name_regex", "rules", "literal"}, where)
+        _check_keys(t, {"name_regex", "rules", "literal", "keywords"}, where)
         assignments.append(
             AssignmentRule(
                 provider=provider.id,
                 name_regex=_compile(_require(t, "name_regex", str, where), where),
                 rules=_strings(t, "rules", where),
                 literal=bool(t.get("literal", False)),
+                keywords=_strings(t, "keywords", where),
             )
         )
     examples = []
