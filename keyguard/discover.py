@@ -8,6 +8,7 @@ virtual-environment directories. Explicitly named files are always candidates.
 
 from __future__ import annotations
 
+import errno
 import os
 import subprocess
 from collections.abc import Callable, Iterator, Sequence
@@ -33,12 +34,15 @@ class Discovery:
     """Result of discovery: files to scan (paths as the user will see them) and problems.
 
     `skipped` maps a reason ("binary file", "excluded by configuration") to a count;
-    `errors` lists messages about paths that could not be used at all.
+    `errors` lists messages about paths that could not be used at all; `problems` names
+    files inside directories that were skipped for a reason the user should see (broken
+    symlink, symlink loop).
     """
 
     files: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # named skips inside directories
 
     def skip(self, reason: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
@@ -107,13 +111,15 @@ def discover(paths: Sequence[str], is_excluded: Callable[[str, bool], bool] | No
             discovery.skip("excluded by configuration")
             return
         if os.path.islink(path) and not os.path.exists(path):
+            reason = "broken symlink"
             try:
                 os.stat(path)
             except OSError as exc:
-                if exc.errno == 40:  # ELOOP
-                    discovery.skip("symlink loop")
-                    return
-            discovery.skip("broken symlink")
+                if exc.errno == errno.ELOOP:
+                    reason = "symlink loop"
+            discovery.skip(reason)
+            # Name the file: a count alone does not tell the user what to look at.
+            (discovery.errors if explicit else discovery.problems).append(f"{shown}: skipped, {reason}")
             return
         if os.path.splitext(path)[1].lower() in BINARY_SUFFIXES:
             discovery.skip("binary file")

@@ -8,6 +8,7 @@ handful of files (the pre-commit case: no pool start-up) and in a process pool o
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -207,28 +208,30 @@ def scan_bytes(path: str, data: bytes, engine: Engine, keep_document: bool = Fal
 
 
 def scan_file(path: str, engine: Engine, max_size: int, keep_document: bool = False) -> FileResult:
-    """Read and scan one file; unreadable, vanished, special and oversized files are skipped."""
+    """Read and scan one file; unreadable, vanished, special and oversized files are skipped.
+
+    The file is opened without blocking and checked on the open descriptor, so a path that
+    turns into a FIFO between discovery and reading cannot hang the scan.
+    """
+    too_large = f"larger than {max_size // (1024 * 1024)} MB"
     try:
-        st = os.stat(path)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
         return FileResult(path, skipped="vanished before it could be read")
     except OSError as exc:
         return FileResult(path, skipped=f"unreadable ({exc.strerror or exc.__class__.__name__})")
-    import stat as stat_mod
-
-    if not stat_mod.S_ISREG(st.st_mode):
-        return FileResult(path, skipped="not a regular file")
-    if st.st_size > max_size:
-        return FileResult(path, skipped=f"larger than {max_size // (1024 * 1024)} MB")
     try:
-        with open(path, "rb") as handle:
+        with os.fdopen(fd, "rb") as handle:
+            st = os.fstat(handle.fileno())
+            if not stat.S_ISREG(st.st_mode):
+                return FileResult(path, skipped="not a regular file")
+            if st.st_size > max_size:
+                return FileResult(path, skipped=too_large)
             data = handle.read(max_size + 1)
-    except FileNotFoundError:
-        return FileResult(path, skipped="vanished before it could be read")
     except OSError as exc:
         return FileResult(path, skipped=f"unreadable ({exc.strerror or exc.__class__.__name__})")
     if len(data) > max_size:
-        return FileResult(path, skipped=f"larger than {max_size // (1024 * 1024)} MB")
+        return FileResult(path, skipped=too_large)
     try:
         return scan_bytes(path, data, engine, keep_document)
     except RecursionError:
@@ -270,6 +273,7 @@ def scan_paths(paths: Sequence[str], config: Config, *, keep_documents: bool = F
     engine = _engine(tuple(config.extend_rules), selected)
     found = discover(paths, partial(_is_excluded, config=config) if config.exclude else None)
     result = ScanResult(errors=list(found.errors))
+    result.notes.extend((text.split(": ", 1)[0], text.split(": ", 1)[1]) for text in found.problems)
     for reason, count in found.skipped.items():
         result.skip(reason, count)
     jobs = config.jobs or os.cpu_count() or 1
@@ -308,6 +312,8 @@ def _collect(result: ScanResult, file_results: Iterable[FileResult]) -> None:
     for fr in file_results:
         if fr.skipped:
             result.skip(fr.skipped)
+            if fr.skipped.startswith(("unreadable", "vanished", "not a regular", "too deeply")):
+                result.notes.append((fr.path, f"skipped, {fr.skipped}"))
             continue
         result.files_scanned += 1
         result.findings.extend(fr.findings)
