@@ -19,7 +19,7 @@ from keyguard.config import Config
 from keyguard.config import is_excluded as _config_excluded
 from keyguard.detect.tokens import Hit, find_tokens
 from keyguard.discover import discover
-from keyguard.documents import Document, read_document
+from keyguard.documents import Document, Segment, read_document
 from keyguard.model import Finding, Location
 from keyguard.rulepack import Rule, RuleSet, load_ruleset
 
@@ -183,8 +183,28 @@ def _to_finding(hit: Hit, document: Document, ruleset: RuleSet) -> Finding:
         message=finding_message(hit, document, segment, provider, env_var),
         env_var=env_var,
         context=hit.where,
-        fixable=hit.fixable,
+        fixable=_fixable(hit, segment),
     )
+
+
+def _fixable(hit: Hit, segment: Segment) -> bool:
+    """Estimate of whether `--fix` removes this finding (`--diff` shows exactly).
+
+    A literal the syntax-tree detector attributed (call site, assignment, env write) is
+    fixable when it is one plain string; a token in Python code is, unless it sits in a
+    comment or a `!shell` line; a `%env` magic is replaced and a notebook output holding a
+    key is cleared. Docstrings are the known over-estimate.
+    """
+    if hit.rule.type not in ("token", "literal"):
+        return False
+    if segment.cell is not None and segment.part == "output":
+        return True
+    if segment.python is None:
+        return False
+    if hit.origin == "python":
+        return hit.fixable
+    line = segment.text.split("\n", hit.line)[hit.line - 1] if hit.line >= 1 else ""
+    return not line.lstrip().startswith(("#", "!")) and not hit.where.startswith("in a comment")
 
 
 def scan_bytes(path: str, data: bytes, engine: Engine, keep_document: bool = False) -> FileResult:

@@ -421,12 +421,13 @@ class PythonDetector:
             where=where,
             confidence=Confidence.HIGH,
             fixable=fixable,
+            origin="python",
         )
 
     def _locate(self, seg_index: int, node: ast.expr, secret: str) -> tuple[int, int, int, int]:
         """1-based (line, col, end_line, end_col) of `secret` inside the node's source."""
         source = self.segments[seg_index].python or ""
-        lines = source.splitlines(keepends=True)
+        lines = _source_lines(source)
         line = node.lineno
         col = _char_col(lines, line, node.col_offset)
         end_line = node.end_lineno or line
@@ -448,7 +449,7 @@ class PythonDetector:
         source = self.segments[seg_index].python or ""
         expr = ast.get_source_segment(source, arg) or ast.unparse(arg)
         origin = "from the environment" if _is_env_read(arg, tables.aliases) else f"from `{expr}`"
-        lines = source.splitlines(keepends=True)
+        lines = _source_lines(source)
         col = _char_col(lines, node.lineno, node.col_offset)
         end_col = _char_col(lines, node.end_lineno or node.lineno, node.end_col_offset or 0)
         return Hit(
@@ -461,6 +462,7 @@ class PythonDetector:
             rule=rule,
             where=f"{_short_name(_qualified(node.func, tables.aliases) or site.callees[0])}() with the token {origin}",
             confidence=Confidence.HIGH,
+            origin="python",
         )
 
     def _env_write_call(self, seg_index: int, node: ast.Call, name: str, tables: _Tables) -> Iterator[Hit]:
@@ -554,6 +556,13 @@ def _distinctive(name: str) -> bool:
 
 def _where(segment: Segment) -> str:
     return f"cell {segment.cell + 1}: " if segment.cell is not None else ""
+
+
+def _source_lines(source: str) -> list[str]:
+    """Lines as `ast` numbers them, ends kept. Not str.splitlines(): that also splits on form
+    feed, FS/GS/RS, NEL and the Unicode line/paragraph separators, shifting later lines."""
+    parts = source.split("\n")
+    return [part + "\n" for part in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
 
 
 def _char_col(lines: Sequence[str], line: int, byte_col: int) -> int:

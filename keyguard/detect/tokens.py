@@ -48,6 +48,7 @@ class Hit:
     confidence: Confidence
     fixable: bool = False
     env_var: str | None = None
+    origin: str = "token"  # "token" or "python": which detector produced it
 
 
 class LineIndex:
