@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache, partial
 from typing import TYPE_CHECKING
@@ -304,6 +303,7 @@ def scan_paths(paths: Sequence[str], config: Config, *, keep_documents: bool = F
         _collect(result, file_results)
     else:
         import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor  # not on the pre-commit path
 
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
