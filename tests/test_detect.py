@@ -591,7 +591,30 @@ TEXT_CASES = [
         """, ("KG204@1",)),
 ]
 
-POSITIVE = SDK_CASES + INDIRECTION_CASES + COMMENT_CASES + SYNTAX_ERROR_CASES + TEXT_CASES
+LINE_CASES = [
+    # ast numbers lines by "\n" only; a form feed (a page break, common in older sources) or a
+    # Unicode line separator before the call once shifted the column of call-site findings.
+    Case("form feed page break before the call", "a.py",
+         'from qiskit_ibm_runtime import QiskitRuntimeService\n\x0c\n'
+         'service = QiskitRuntimeService(token="{{ibm_key}}")\n',
+         ("KG201@3:39",)),
+    Case("form feed inside a string before the call", "a.py",
+         'import cirq_ionq\nSEP = "a\x0cb"\nservice = cirq_ionq.Service(api_key="{{ionq_key}}")\n',
+         ("KG101@3:38",)),
+    Case("unicode line separator in a comment before a literal of unusual shape", "a.py",
+         'from qiskit_ibm_runtime import QiskitRuntimeService\n# \u2028 \x85\n'
+         'service = QiskitRuntimeService(token="lab-token-2024")\n',
+         ("KG203@3:39",), literal="lab-token-2024"),
+    Case("CRLF line ends", "a.py",
+         'from qiskit_ionq import IonQProvider\r\n\r\nprovider = IonQProvider("{{ionq_key}}")\r\n',
+         ("KG101@3:26",)),
+    Case("non-ASCII text before the key on its line", "a.py",
+         'from qiskit_ibm_runtime import QiskitRuntimeService\n'
+         'nom = "Élodie"; service = QiskitRuntimeService(token="{{ibm_key}}")\n',
+         ("KG201@2:55",)),
+]
+
+POSITIVE = SDK_CASES + INDIRECTION_CASES + COMMENT_CASES + SYNTAX_ERROR_CASES + TEXT_CASES + LINE_CASES
 
 
 @pytest.mark.parametrize("case", POSITIVE, ids=[c.name for c in POSITIVE])
