@@ -195,6 +195,10 @@ SDK_CASES = [
         from IBMQuantumExperience import IBMQuantumExperience
         api = IBMQuantumExperience("{{legacy_token}}", config={"url": "https://quantumexperience.ng.bluemix.net/api"})
         """, ("KG301@2",), ("IBMQuantumExperience(...) as positional argument 1",)),
+    Case("IBMQuantumExperience keyword", "a.py", """
+        import IBMQuantumExperience
+        api = IBMQuantumExperience.IBMQuantumExperience(token="{{legacy_token}}")
+        """, ("KG301@2",), ("IBMQuantumExperience(token=...)",)),
     Case("Qconfig.py module", "Qconfig.py", """
         APItoken = "{{legacy_token}}"
         config = {"url": "https://quantumexperience.ng.bluemix.net/api"}
@@ -1147,6 +1151,19 @@ def test_environment_reads_are_not_flagged(
 ) -> None:
     findings = scan_file(tmp_path, monkeypatch, name, textwrap.dedent(source).lstrip("\n")).findings
     assert findings == [], [(f.rule_id, f.location.line, f.context) for f in findings]
+
+
+@pytest.mark.parametrize(
+    "instance",
+    ["<IBM Cloud CRN or instance name>", "<INSTANCE_CRN>", "<INSERT_CRN>", "CRN", "crn:123", "MY_IBM_CLOUD_CRN",
+     "<MY_INSTANCE_CRN or name>", "CRN GOES HERE", "crn:v1:bluemix:public:quantum-computing:my-region:a/...:...::"],
+)
+def test_crn_placeholders_are_not_flagged(instance: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    source = (
+        "from qiskit_ibm_runtime import QiskitRuntimeService\n"
+        f"service = QiskitRuntimeService(channel='ibm_cloud', instance={instance!r})\n"
+    )
+    assert scan_file(tmp_path, monkeypatch, "a.py", source).findings == []
 
 
 def test_pennylane_device_that_is_not_ionq_is_not_a_call_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
