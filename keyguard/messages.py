@@ -12,6 +12,11 @@ from keyguard.rulepack import Provider
 SAVED_ACCOUNT_FILE = "~/.qiskit/qiskit-ibm.json"
 
 
+def _line(segment: Segment, line: int) -> str:
+    lines = segment.text.split("\n", line)
+    return lines[line - 1] if 0 < line <= len(lines) else ""
+
+
 def finding_message(hit: Hit, document: Document, segment: Segment, provider: Provider, env_var: str | None) -> str:
     """One or two sentences: '<credential> <where>: <fix>; revoke it at <where>.'"""
     rule = hit.rule
@@ -30,8 +35,13 @@ def finding_message(hit: Hit, document: Document, segment: Segment, provider: Pr
     revoke = f"revoke this key at {provider.revoke}"
     if segment.part == "output":
         action = "clear the cell output (the notebook file stores it)"
-    elif hit.where.startswith(("set with the %env magic", "in a shell command")):
+    elif hit.where.startswith("set with the %env magic"):
         action = f"set {env_var} outside the notebook (your shell or a git-ignored .env file)"
+    elif segment.cell is not None and _line(segment, hit.line).lstrip().startswith("!"):
+        action = (
+            f"set {env_var} outside the notebook (your shell or a git-ignored .env file) and"
+            f" write ${env_var} in the command"
+        )
     elif segment.cell is not None and segment.python is None:
         action = "remove it from the cell"
     elif segment.python is not None and "comment" in hit.where:

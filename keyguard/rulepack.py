@@ -446,8 +446,16 @@ def load_pack_file(path: Path) -> RulePack:
     return parse_pack(text, str(path))
 
 
+def load_ruleset(extra: Iterable[str] = ()) -> RuleSet:
+    """Built-in packs plus `extra` pack files (from `extend-rules`). Cached per process.
+
+    Raises RulePackError naming the file and key when a pack is invalid.
+    """
+    return _load_ruleset(tuple(extra))
+
+
 @lru_cache(maxsize=8)
-def load_ruleset(extra: tuple[str, ...] = ()) -> RuleSet:
-    """Built-in packs plus `extra` pack files (from `extend-rules`). Cached per process."""
+def _load_ruleset(extra: tuple[str, ...]) -> RuleSet:
+    # One cache key per set of extra packs, however the caller spelled "none".
     paths = [*builtin_pack_paths(), *(Path(p) for p in extra)]
     return build_ruleset(load_pack_file(p) for p in paths)

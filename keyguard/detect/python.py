@@ -19,7 +19,7 @@ import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-from keyguard.detect.filters import is_placeholder, is_plausible_literal
+from keyguard.detect.filters import is_placeholder, is_plausible_literal, is_plausible_token
 from keyguard.detect.tokens import Hit
 from keyguard.documents import Segment
 from keyguard.model import Confidence
@@ -398,7 +398,12 @@ class PythonDetector:
             if rule_id not in self.selected or rule.regex is None:
                 continue
             match = rule.regex.search(value)
-            if match and not is_placeholder(match.group("secret"), provider.placeholders, env_names):
+            if (
+                match
+                and rule.type == "token"
+                and is_plausible_token(match.group("secret"), min_entropy=rule.min_entropy, mixed_case=rule.mixed_case)
+                and not is_placeholder(match.group("secret"), provider.placeholders, env_names)
+            ):
                 secret = match.group("secret")
                 return self._hit(seg_index, literal, secret, rule, where, fixable=literal.simple)
         rule_id = provider.literal_rule
