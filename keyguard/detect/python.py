@@ -136,7 +136,9 @@ class PythonDetector:
         for cs in ruleset.call_sites:
             for callee in cs.callees:
                 parts = callee.split(".")
-                gates[(parts[-1], parts[0])] = (_distinctive(parts[-1]), re.compile(re.escape(parts[-1]) + r"\s*\("))
+                # A call with at least one argument: `IonQProvider()` reads the environment.
+                call = re.compile(re.escape(parts[-1]) + r"\s*\(\s*[^)\s]")
+                gates[(parts[-1], parts[0])] = (_distinctive(parts[-1]), call)
         self.call_gates = [(name, root, distinct, pattern) for (name, root), (distinct, pattern) in gates.items()]
         # Names grouped by a lower-case anchor (a provider word, or the root module of a
         # generic name): a document lacking the anchor skips the whole group in one check.

@@ -14,6 +14,7 @@ import bisect
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from keyguard.detect.filters import is_placeholder, is_plausible_token
 from keyguard.documents import Segment
@@ -21,7 +22,29 @@ from keyguard.model import Confidence
 from keyguard.rulepack import Provider, Rule, RuleSet
 
 MIN_CANDIDATE = 20
-_CANDIDATE = re.compile(rf"[A-Za-z0-9_+/=-]{{{MIN_CANDIDATE},}}")
+
+
+def min_width(rule: Rule) -> int:
+    """Shortest text the rule's regex can match (from the regex itself), at least MIN_CANDIDATE."""
+    assert rule.regex is not None
+    return _pattern_min_width(rule.regex)
+
+
+@lru_cache(maxsize=64)
+def _pattern_min_width(pattern: re.Pattern[str]) -> int:
+    try:
+        from re import _parser  # the stdlib's own regex parser; private, hence the fallback
+
+        width = _parser.parse(pattern.pattern, pattern.flags).getwidth()[0]
+    except Exception:
+        width = MIN_CANDIDATE
+    return max(int(width), MIN_CANDIDATE)
+
+
+@lru_cache(maxsize=8)
+def _candidate_pattern(length: int) -> re.Pattern[str]:
+    """Runs of key characters at least `length` long: the only places bare rules can match."""
+    return re.compile(rf"[A-Za-z0-9_+/=-]{{{length},}}")
 _ASSIGNED_TO = re.compile(r"""([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*(?:=|:|:=|=>)\s*["']?$""")
 _CONTEXT_LINES = 3
 # Generic words that say "this is a credential" on the match's line; with provider context
@@ -181,16 +204,18 @@ def find_tokens(
         lower = text.lower()
     hits: list[Hit] = []
 
-    bare = [r for r in rules if not r.keywords]
+    bare = [(r, min_width(r)) for r in rules if not r.keywords]
     anchored = [r for r in rules if r.keywords and any(k in lower for k in r.keywords)]
     matches: list[tuple[Rule, re.Match[str]]] = []
     if bare:
         end = len(text)
-        for run in _CANDIDATE.finditer(text):
-            window_end = min(run.end() + 1, end)
-            for rule in bare:
-                assert rule.regex is not None
-                matches.extend((rule, m) for m in rule.regex.finditer(text, run.start(), window_end))
+        for run in _candidate_pattern(min(w for _, w in bare)).finditer(text):
+            start, stop = run.span()
+            window_end = min(stop + 1, end)
+            for rule, width in bare:
+                # Most runs are long identifiers, shorter than any key: skip the regex call.
+                if stop - start >= width:
+                    matches.extend((rule, m) for m in rule.regex.finditer(text, start, window_end))  # type: ignore[union-attr]
     for rule in anchored:
         assert rule.regex is not None
         matches.extend((rule, m) for m in rule.regex.finditer(text))
