@@ -26,6 +26,7 @@ _PLACEHOLDER_WORDS = (
 )
 _ONLY_WORDS = re.compile(r"^[A-Za-z]+(?:[_\- ][A-Za-z]+)*$")
 _CAMEL_WORDS = re.compile(r"^[a-z]*(?:[A-Z][a-z]+)+$|^[a-z]+(?:_[a-z]+)+$|^[A-Z]+(?:_[A-Z]+)+$")
+_LONE_LOWER = re.compile(r"(?:^|[A-Z])[a-z](?:[A-Z]|$)")
 _HEX_ONLY = re.compile(r"^(?:[0-9a-f]+|[0-9A-F]+)$")
 _ALNUM_SEQUENCE = "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -94,9 +95,14 @@ def is_placeholder(value: str, known: frozenset[str] = frozenset(), env_vars: fr
 def looks_like_words(value: str) -> bool:
     """CamelCase, snake_case or CONSTANT_CASE identifiers made of words, no digits.
 
-    A random 32-character key has this shape with negligible probability; identifiers do.
+    Also letter-only names with acronyms (`UICollectionViewCompositionalLayout`): no digit
+    and no lower-case letter standing alone between capitals. A random 32-character key has
+    no digit with probability 0.4 % and then no lone lower-case letter with about 2 %, so
+    < 1e-4 of real keys look like this; identifiers always do.
     """
-    return bool(_CAMEL_WORDS.match(value))
+    if _CAMEL_WORDS.match(value):
+        return True
+    return value.isalpha() and not _LONE_LOWER.search(value)
 
 
 def is_plausible_token(value: str, *, min_entropy: float, mixed_case: bool) -> bool:

@@ -123,18 +123,38 @@ class ContextProbe:
         keywords = _context_keywords(provider)
         line, _ = self.index.position(offset)
         start, end = self.index.span(line, line)
-        if any(k in self.lower[start:end] for k in keywords):
+        if has_keyword(self.lower, keywords, start, end):
             return Confidence.HIGH
         start, end = self.index.span(line - _CONTEXT_LINES, line + _CONTEXT_LINES)
-        window = self.lower[start:end]
-        if any(k in window for k in keywords):
+        if has_keyword(self.lower, keywords, start, end):
             return Confidence.MEDIUM
-        if any(k in self.extra_lower for k in keywords) or any(k in self.path_lower for k in keywords):
+        if has_keyword(self.extra_lower, keywords) or has_keyword(self.path_lower, keywords):
             return Confidence.MEDIUM
         start, end = self.index.span(line, line)
-        if _CREDENTIAL_CUE.search(self.lower[start:end]) and any(k in self.document_lower for k in keywords):
+        if _CREDENTIAL_CUE.search(self.lower, start, end) and has_keyword(self.document_lower, keywords):
             return Confidence.MEDIUM
         return None
+
+
+def has_keyword(text: str, keywords: Sequence[str], start: int = 0, end: int | None = None) -> bool:
+    """Whether a keyword occurs in text[start:end] at the start of a word.
+
+    A keyword that begins with a letter must not follow another letter: "ionq" counts in
+    `IonQProvider` and `cirq_ionq` but not in `CorrelationQuery` (long generated identifier
+    lists would otherwise give every key-shaped string there provider context).
+    """
+    end = len(text) if end is None else end
+    for keyword in keywords:
+        pos = text.find(keyword, start, end)
+        if pos < 0:
+            continue
+        if not keyword[0].isalpha():
+            return True
+        while pos >= 0:
+            if pos == 0 or not text[pos - 1].isalpha():
+                return True
+            pos = text.find(keyword, pos + 1, end)
+    return False
 
 
 _KEYWORD_CACHE: dict[str, tuple[str, ...]] = {}

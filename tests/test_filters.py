@@ -1,0 +1,52 @@
+"""Unit tests of the cheap filters and the context probe (regressions from large-tree runs)."""
+
+from __future__ import annotations
+
+import random
+import string
+
+from keyguard.detect.filters import is_placeholder, looks_like_words, shannon_entropy
+from keyguard.detect.tokens import has_keyword
+from keyguard.fakes import FakeKeys
+
+from helpers import rule_lines, scan_tree
+
+
+def test_identifiers_with_acronyms_look_like_words():
+    assert looks_like_words("UICollectionViewCompositionalLay")
+    assert looks_like_words("INSearchForNotebookIntentRespons")
+    assert looks_like_words("snake_case_identifier_long_enough")
+
+
+def test_random_keys_rarely_look_like_words():
+    rng = random.Random(7)
+    alphabet = string.ascii_letters + string.digits
+    keys = ["".join(rng.choice(alphabet) for _ in range(32)) for _ in range(20000)]
+    assert sum(map(looks_like_words, keys)) <= 5  # expected ~1 (< 1e-4 of keys)
+    assert not any(looks_like_words(FakeKeys(i).ionq_key()) for i in range(200))
+
+
+def test_keywords_count_only_at_the_start_of_a_word():
+    assert has_keyword("provider = ionqprovider(", ("ionq",))
+    assert has_keyword("import cirq_ionq as ionq", ("ionq",))
+    assert not has_keyword("'hkcorrelationquery', 'x'", ("ionq",))
+    assert has_keyword("x = '[ibmq]'", ("[ibmq",))
+    assert not has_keyword("ionq", ("ionq",), 1)
+
+
+def test_generated_identifier_lists_are_not_keys(tmp_path, monkeypatch):
+    # A pygments-style builtins table: long ObjC names, one of them containing "ionQ".
+    names = ["HKCorrelationQuery", "UICollectionViewCompositionalLay", "INSearchForNotebookIntentRespons",
+             "NSPersistentCloudKitContainerOpt", "CLKComplicationTemplateGraphicCircu"]
+    (tmp_path / "_builtins.py").write_text(
+        "from qiskit_ibm_runtime import QiskitRuntimeService\nCOCOA = {" + ", ".join(map(repr, names)) + "}\n"
+    )
+    assert rule_lines(scan_tree(tmp_path, monkeypatch).findings) == []
+
+
+def test_entropy_and_placeholders():
+    assert shannon_entropy("") == 0.0
+    assert shannon_entropy("aaaa") == 0.0
+    assert is_placeholder("<your-token>")
+    assert is_placeholder("0" * 32)
+    assert not is_placeholder(FakeKeys(1).ibm_key())
