@@ -2,6 +2,7 @@
 
     keyguard scan [PATHS]...   find leaked credentials (default: the current directory)
     keyguard rules [RULE]      list the rules, or explain one with its examples
+    keyguard verify            ask providers whether keys (report or stdin) are live
 
 Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage, configuration or internal
 error (or nothing could be scanned). Machine output goes to stdout or --output; the summary,
@@ -143,13 +144,24 @@ def cli() -> None:
               help="Print the unified diff --fix would apply (secrets redacted); write nothing.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
               help="Use this config file instead of searching for pyproject.toml/.keyguard.toml.")
+@click.option("--verify", "verify_", is_flag=True,
+              help="Ask each provider whether the keys found are live: sends each distinct key "
+                   "to its provider's official endpoint (opt-in; see README \"Verification\").")
+@click.option("--verify-legacy", is_flag=True,
+              help="Also query the retired legacy IBM Quantum login (implies --verify).")
+@click.option("--verify-timeout", type=click.FloatRange(min=0, min_open=True), default=10.0,
+              show_default=True, help="Seconds per verification request.")
+@click.option("--verify-per-host", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Verification requests in flight per provider host.")
 @click.pass_context
 def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output: str | None,
          select: tuple[str, ...], ignore: tuple[str, ...], fail_on: str | None, exit_zero: bool,
          show_secrets: bool, color: str, quiet: bool, jobs: int | None,
          max_file_size: int | None, baseline_file: str | None = None, show_ignored: bool = False,
          config_file: str | None = None, sarif_output: str | None = None,
-         fix_: bool = False, diff: bool = False) -> None:
+         fix_: bool = False, diff: bool = False, verify_: bool = False,
+         verify_legacy: bool = False, verify_timeout: float = 10.0,
+         verify_per_host: int = 1) -> None:
     """Scan PATHS (files or directories; default: .) for leaked credentials."""
     from keyguard.scan import scan_paths
 
@@ -174,7 +186,12 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
         if diff:
             failing = any(f.severity >= config.fail_on for f in findings) and not exit_zero
             ctx.exit(EXIT_FINDINGS if fixed_files or failing else EXIT_CLEAN)
+    if verify_ or verify_legacy:
+        findings = _verify(findings, config, legacy=verify_legacy, timeout=verify_timeout,
+                           per_host=verify_per_host)
     summary = _summary(result, findings, config.fail_on)
+    if verify_ or verify_legacy:
+        summary["verification"] = _verification_counts(findings)
     _add_suppressed(summary, suppressed, show_ignored, output_format, show_secrets)
 
     stream = click.open_file(output, "w", encoding="utf-8") if output else click.get_text_stream("stdout")
@@ -205,6 +222,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
         with open(sarif_output, "w", encoding="utf-8") as sarif_stream:
             sarif_stream.write(_render_sarif(findings, config))
     _print_summary(summary, quiet)
+    _print_verification(summary, quiet)
     _print_suppressed(suppressed, show_ignored, quiet, listed_in_json=output_format == "json")
 
     if result.files_scanned == 0 and result.errors:
@@ -244,6 +262,96 @@ def _render_sarif(findings: Sequence[Finding], config: Config) -> str:
 
     ruleset = load_ruleset(tuple(config.extend_rules))
     return render_sarif(findings, ruleset, version=__version__)
+
+
+# ------------------------------------------------------------------ verification (issue 4)
+
+
+def _verify(findings: list[Finding], config: Config, *, legacy: bool, timeout: float,
+            per_host: int) -> list[Finding]:
+    """--verify: the findings with `verification` set (VerifyConfigError -> exit 2)."""
+    from keyguard.rulepack import load_ruleset
+    from keyguard.verify import verify_findings
+
+    ruleset = load_ruleset(tuple(config.extend_rules))
+    return verify_findings(findings, ruleset, timeout=timeout, per_host=per_host,
+                           verify_legacy=legacy)
+
+
+def _verification_counts(findings: Sequence[Finding]) -> dict[str, int]:
+    """Findings per verification state, e.g. {"verified": 2, "unknown": 1}."""
+    counts: dict[str, int] = {}
+    for f in findings:
+        counts[f.verification.state.value] = counts.get(f.verification.state.value, 0) + 1
+    return dict(sorted(counts.items()))
+
+
+def _print_verification(summary: dict[str, Any], quiet: bool) -> None:
+    counts = summary.get("verification")
+    if quiet or not counts:
+        return
+    text = ", ".join(f"{n} {state}" for state, n in counts.items())
+    live = counts.get("verified", 0) + counts.get("restricted", 0)
+    click.echo(f"Verification: {text}." + (" Live keys: revoke them now." if live else ""),
+               err=True)
+
+
+@cli.command()
+@click.option("--from", "report", type=click.Path(dir_okay=False, exists=True), default=None,
+              help="A JSON report written by `keyguard scan --format json --show-secrets`.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True)
+@click.option("--show-secrets", is_flag=True, help="Print secrets unredacted.")
+@click.option("--verify-legacy", is_flag=True,
+              help="Also query the retired legacy IBM Quantum login.")
+@click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0,
+              show_default=True, help="Seconds per request.")
+@click.option("--per-host", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Requests in flight per provider host.")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+              help="Config file (for extend-rules).")
+@click.option("-q", "--quiet", is_flag=True, help="No summary.")
+@click.pass_context
+def verify(ctx: click.Context, report: str | None, output_format: str, show_secrets: bool,
+           verify_legacy: bool, timeout: float, per_host: int, config_file: str | None,
+           quiet: bool) -> None:
+    """Ask the providers whether keys are live: from --from REPORT, or stdin one key per line.
+
+    Stdin lines may be a bare key or NAME=key; the token rules' formats say which provider
+    to ask. Exit 1 when a key is live (verified or restricted), else 0; 2 on errors.
+    """
+    from keyguard.verify import findings_from_lines, findings_from_report
+
+    config = build_config((".",), {"config": config_file})
+    if report:
+        with open(report, encoding="utf-8") as handle:
+            findings = findings_from_report(handle.read(), report)
+    else:
+        from keyguard.rulepack import load_ruleset
+
+        if sys.stdin.isatty() and not quiet:
+            click.echo("keyguard: reading keys from stdin, one per line (end with Ctrl-D)",
+                       err=True)
+        ruleset = load_ruleset(tuple(config.extend_rules))
+        findings, unrecognised = findings_from_lines(sys.stdin, ruleset)
+        for number in unrecognised:  # never echo the line: it may be a key of unknown shape
+            click.echo(f"keyguard: note: <stdin>:{number}: not a known key format, skipped",
+                       err=True)
+    findings = _verify(findings, config, legacy=verify_legacy, timeout=timeout,
+                       per_host=per_host)
+    counts = _verification_counts(findings)
+    if output_format == "json":
+        from keyguard.report.json import render_json
+
+        click.echo(render_json(findings, {"findings": len(findings), "verification": counts},
+                               show_secrets=show_secrets), nl=False)
+    else:
+        from keyguard.report.text import render_text
+
+        click.echo(render_text(findings, show_secrets=show_secrets), nl=False)
+    _print_verification({"verification": counts}, quiet)
+    live = counts.get("verified", 0) + counts.get("restricted", 0)
+    ctx.exit(EXIT_FINDINGS if live else EXIT_CLEAN)
 
 
 @cli.command()

@@ -37,16 +37,25 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 from keyguard import __version__
-from keyguard.model import Finding, Secret, Verification, VerificationState
+from keyguard.model import (
+    Confidence,
+    Finding,
+    Location,
+    Secret,
+    Severity,
+    Verification,
+    VerificationState,
+)
 
 if TYPE_CHECKING:
     import asyncio
@@ -576,3 +585,107 @@ def _classify(spec: Mapping[str, Any], status: int, body: bytes, secret: Secret)
     if doc is _MALFORMED:
         return Verification(UNKNOWN, f"HTTP {status}: malformed JSON")
     return Verification(UNKNOWN, f"HTTP {status}: unexpected answer")
+
+
+# --------------------------------------------------------------------------------------------
+# Inputs of `keyguard verify`: a JSON report written with --show-secrets, or keys on stdin
+
+
+class VerifyInputError(ValueError):
+    """A report or stdin input `keyguard verify` cannot use. The message holds no secret."""
+
+
+_REDACTED = re.compile(r".{0,4}…\([0-9]+ chars\)")
+
+
+def findings_from_report(text: str, source: str) -> list[Finding]:
+    """Findings rebuilt from a `keyguard scan --format json --show-secrets` report.
+
+    `source` names the file in error messages. Raises VerifyInputError when the text is not
+    such a report or its secrets are redacted (written without --show-secrets).
+    """
+    try:
+        data = json.loads(text)
+    except ValueError as exc:  # JSONDecodeError text has positions only, no content
+        raise VerifyInputError(f"{source}: not a JSON report ({exc})") from None
+    if not isinstance(data, dict) or not isinstance(data.get("findings"), list):
+        raise VerifyInputError(f"{source}: not a keyguard JSON report (no 'findings' list)")
+    out = []
+    for i, item in enumerate(data["findings"], start=1):
+        where = f"{source}: finding #{i}"
+        try:
+            secret = item["secret"]
+            if not isinstance(secret, str) or not isinstance(item["rule"], str):
+                raise TypeError
+            if _REDACTED.fullmatch(secret):
+                raise VerifyInputError(
+                    f"{where}: the secret is redacted; write the report with "
+                    "`keyguard scan --format json --show-secrets`"
+                )
+            line, column = int(item["line"]), int(item["column"])
+            cell = item.get("cell")
+            location = Location(
+                path=str(item["path"]), line=line, column=column,
+                end_line=int(item.get("end_line") or line),
+                end_column=int(item.get("end_column") or column),
+                raw_line=int(item.get("raw_line") or line),
+                raw_column=int(item.get("raw_column") or column),
+                cell=None if cell is None else int(cell), part=item.get("part"),
+                output_index=item.get("output_index"),
+            )
+            out.append(Finding(
+                rule_id=item["rule"], provider=str(item.get("provider", "")),
+                kind=str(item.get("kind", "")), title=str(item.get("title", "")),
+                severity=Severity.parse(str(item.get("severity", "high"))),
+                confidence=Confidence[str(item.get("confidence", "high")).upper()],
+                location=location, secret=Secret(secret), message=str(item.get("message", "")),
+                env_var=item.get("env_var"), context=str(item.get("context", "")),
+                fixable=bool(item.get("fixable", False)),
+            ))
+        except VerifyInputError:
+            raise
+        except (KeyError, TypeError, ValueError):
+            # Never quote the item: it holds the raw secret.
+            raise VerifyInputError(
+                f"{where}: missing or invalid rule/secret/path/line/column/severity"
+            ) from None
+    return out
+
+
+def findings_from_lines(
+    lines: Iterable[str], ruleset: RuleSet, source: str = "<stdin>"
+) -> tuple[list[Finding], list[int]]:
+    """One finding per key on each line, classified with the token rules' regexes.
+
+    A line may hold just the key or `NAME=key`; blank lines and `#` comments are skipped.
+    When several rules match, the longest match wins (a JWT over a 44-character piece of
+    it). Returns (findings, 1-based numbers of lines no token rule recognised).
+    """
+    token_rules = [r for r in ruleset.rules.values() if r.type == "token" and r.regex]
+    findings: list[Finding] = []
+    unrecognised: list[int] = []
+    for number, raw in enumerate(lines, start=1):
+        text = raw.strip()
+        if not text or text.startswith("#"):
+            continue
+        matches = []
+        for rule in token_rules:
+            assert rule.regex is not None
+            for m in rule.regex.finditer(text):
+                matches.append((m.end("secret") - m.start("secret"), rule, m))
+        if not matches:
+            unrecognised.append(number)
+            continue
+        longest = max(length for length, _, _ in matches)
+        for _, rule, m in sorted(
+            (x for x in matches if x[0] == longest), key=lambda x: (x[2].start(), x[1].id)
+        ):
+            col = m.start("secret") + 1
+            location = Location(source, number, col, number, col + longest, number, col)
+            findings.append(Finding(
+                rule_id=rule.id, provider=rule.provider, kind=rule.kind, title=rule.title,
+                severity=rule.severity, confidence=Confidence.HIGH, location=location,
+                secret=Secret(m.group("secret")), message=f"{rule.title} (from {source})",
+                env_var=rule.env_var,
+            ))
+    return findings, unrecognised

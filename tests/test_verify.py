@@ -628,3 +628,174 @@ def test_verify_table_validation(verify_table: str, message: str) -> None:
     text = USER_PACK.split("[rule.verify]")[0] + "[rule.verify]\n" + verify_table + "\n"
     with pytest.raises(RulePackError, match=message.replace("?", r"\?")):
         parse_pack(text, "acme.toml")
+
+
+# --------------------------------------------------------------------------------------------
+# End to end through the CLI (a real `python -m keyguard` process against the emulator)
+
+
+@dataclass
+class Project:
+    root: Path
+    keys: dict[str, str]
+
+
+@pytest.fixture
+def project(tmp_path: Path, fakes: FakeKeys, server: Emulator) -> Project:
+    keys = {
+        "ionq_live": fakes.ionq_key(), "ionq_dead": fakes.ionq_key(),
+        "ibm_live": fakes.ibm_key(), "ibm_dead": fakes.ibm_key(),
+        "legacy": fakes.legacy_token(), "crn": fakes.crn(),
+    }
+    server.behave.update({keys["ionq_live"]: "live", keys["ionq_dead"]: "invalid",
+                          keys["ibm_live"]: "live", keys["ibm_dead"]: "invalid",
+                          keys["legacy"]: "live"})
+    root = tmp_path / "repo"
+    root.mkdir()
+    files = {
+        "a.py": 'from qiskit_ionq import IonQProvider\np = IonQProvider("{ionq_live}")\n',
+        ".env": "IONQ_API_KEY={ionq_live}\n",
+        "b.py": 'import cirq_ionq\ns = cirq_ionq.Service(api_key="{ionq_dead}")\n',
+        "c.py": "from qiskit_ibm_runtime import QiskitRuntimeService\n"
+                's = QiskitRuntimeService(channel="ibm_cloud", token="{ibm_live}",\n'
+                '                         instance="{crn}")\n',
+        "d.py": "from qiskit_ibm_runtime import QiskitRuntimeService\n"
+                's = QiskitRuntimeService(token="{ibm_dead}")\n',
+        "e.py": 'from qiskit import IBMQ\nIBMQ.save_account("{legacy}")\n',
+    }
+    for name, text in files.items():
+        (root / name).write_text(text.format(**keys))
+    return Project(root, keys)
+
+
+def keyguard(*args: str, cwd: Path, stdin: str = "") -> tuple[int, str, str]:
+    import os
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-m", "keyguard", *args], cwd=cwd, input=stdin, capture_output=True,
+        text=True, timeout=120, env={**os.environ, "NO_COLOR": "1"},
+    )
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+EXPECTED = {  # file -> (rule, state, detail start)
+    "a.py": ("KG101", "verified", "HTTP 200 (key_name=Lab key, project_id=proj-42)"),
+    ".env": ("KG101", "verified", "HTTP 200 (key_name=Lab key, project_id=proj-42)"),
+    "b.py": ("KG101", "unverified", "HTTP 401"),
+    "c.py": ("KG201", "verified", "HTTP 200"),
+    "d.py": ("KG201", "unverified", "HTTP 400 (errorCode=BXNIM0415E)"),
+    "e.py": ("KG301", "retired", "legacy platform retired"),
+}
+
+
+def _no_secret(project: Project, *texts: str) -> None:
+    for name, value in project.keys.items():
+        if name == "crn":
+            continue  # an identifier, not a secret; the reporters redact it anyway
+        for text in texts:
+            assert value not in text, name
+
+
+def test_cli_scan_verify_text(project: Project, server: Emulator) -> None:
+    code, out, err = keyguard("scan", "--verify", ".", cwd=project.root)
+    assert code == 1, err
+    lines = out.splitlines()
+    for name, (rule, state, detail) in EXPECTED.items():
+        [line] = [x for x in lines if x.startswith(name + ":") and f" {rule} " in x]
+        assert f"[{state}: {detail}" in line, line
+    [crn_line] = [x for x in lines if " KG204 " in x]
+    assert "verified" not in crn_line and "unknown" not in crn_line  # not-checked: no tag
+    # One request per distinct key: the live IonQ key sits in two files.
+    assert sorted(r.path for r in server.received) == [IAM_PATH] * 2 + [IONQ_PATH] * 2
+    assert BASE_URL_ENV in err and "warning" in err
+    assert "Verification: 1 not-checked, 1 retired, 2 unverified, 3 verified." in err
+    _no_secret(project, out, err)
+
+
+def test_cli_scan_verify_json_and_sarif(project: Project, server: Emulator) -> None:
+    code, out, err = keyguard("scan", "--verify", "--format", "json", ".", cwd=project.root)
+    assert code == 1, err
+    report = json.loads(out)
+    by_file = {(f["path"], f["rule"]): f for f in report["findings"]}
+    for name, (rule, state, detail) in EXPECTED.items():
+        f = by_file[(name, rule)]
+        assert f["verification"] == state
+        assert f["verification_detail"].startswith(detail)
+    assert by_file[("c.py", "KG204")]["verification"] == "not-checked"
+    assert report["summary"]["verification"] == {
+        "not-checked": 1, "retired": 1, "unverified": 2, "verified": 3}
+    _no_secret(project, out, err)
+
+    server.received.clear()
+    code, out, err = keyguard("scan", "--verify", "--format", "sarif", ".", cwd=project.root)
+    assert code == 1, err
+    results = json.loads(out)["runs"][0]["results"]
+    states = {
+        (r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"], r["ruleId"]):
+            r.get("properties", {}).get("verification") for r in results
+    }
+    for name, (rule, state, _) in EXPECTED.items():
+        assert states[(name, rule)] == state
+    assert len(server.received) == 4
+    _no_secret(project, out, err)
+
+
+def test_cli_verify_legacy_flag(project: Project, server: Emulator) -> None:
+    code, out, err = keyguard("scan", "--verify-legacy", "--select", "KG3", ".",
+                              cwd=project.root)
+    assert code == 1 and "[verified: HTTP 200]" in out, out + err
+    [req] = server.received
+    assert req.path == LEGACY_PATH and json.loads(req.body) == {"apiToken": project.keys["legacy"]}
+    _no_secret(project, out, err)
+
+
+def test_cli_verify_from_report(project: Project, server: Emulator, tmp_path: Path) -> None:
+    redacted = tmp_path / "redacted.json"
+    full = tmp_path / "full.json"
+    keyguard("scan", "--format", "json", "-o", str(redacted), ".", cwd=project.root)
+    keyguard("scan", "--format", "json", "--show-secrets", "-o", str(full), ".",
+             cwd=project.root)
+    assert server.received == []  # scanning alone never verifies
+
+    code, out, err = keyguard("verify", "--from", str(redacted), cwd=project.root)
+    assert code == 2 and "--show-secrets" in err
+    _no_secret(project, out, err)
+
+    code, out, err = keyguard("verify", "--from", str(full), "--format", "json",
+                              cwd=project.root)
+    assert code == 1, err  # live keys
+    got = {(f["path"], f["rule"]): f["verification"] for f in json.loads(out)["findings"]}
+    for name, (rule, state, _) in EXPECTED.items():
+        assert got[(name, rule)] == state
+    assert len(server.received) == 4
+    _no_secret(project, out, err)
+
+
+def test_cli_verify_stdin(project: Project, server: Emulator) -> None:
+    k = project.keys
+    stdin = (f"{k['ionq_live']}\n\n# a comment\nQISKIT_IBM_TOKEN={k['ibm_dead']}\n"
+             f"not-a-key\n{k['ionq_live']}\n")
+    code, out, err = keyguard("verify", cwd=project.root, stdin=stdin)
+    assert code == 1, err
+    lines = out.splitlines()
+    assert len(lines) == 3
+    assert lines[0].startswith("<stdin>:1:1: KG101 ") and "[verified: HTTP 200" in lines[0]
+    assert lines[1].startswith("<stdin>:4:18: KG201 ") and "[unverified: HTTP 400" in lines[1]
+    assert lines[2].startswith("<stdin>:6:1: KG101 ") and "[verified: HTTP 200" in lines[2]
+    assert "<stdin>:5: not a known key format" in err and "not-a-key" not in err
+    assert len(server.received) == 2  # the repeated IonQ key is asked once
+    _no_secret(project, out, err)
+
+    code, out, err = keyguard("verify", cwd=project.root, stdin=f"{k['ionq_dead']}\n")
+    assert code == 0 and "[unverified: HTTP 401" in out
+
+
+def test_cli_refuses_non_loopback_override(project: Project, server: Emulator,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(BASE_URL_ENV, "http://192.0.2.1:8080")
+    code, out, err = keyguard("scan", "--verify", ".", cwd=project.root)
+    assert code == 2
+    assert "not a loopback IP address" in err
+    _no_secret(project, out, err)
