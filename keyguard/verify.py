@@ -206,9 +206,9 @@ def verify_secrets(
 
 def _immediate_result(rule: Rule, secret: Secret, verify_legacy: bool) -> Verification | None:
     """The result when no request is made, or None when the provider must be asked."""
-    if not rule.is_secret or rule.type == "identifier":
+    if rule.type == "identifier":
         return Verification(VerificationState.NOT_CHECKED, "identifier, not a secret")
-    if rule.verify is None:
+    if rule.verify is None or not rule.is_secret:
         return Verification(VerificationState.NOT_CHECKED, "no check for this kind")
     if rule.verify.raw.get("legacy", False) and not verify_legacy:
         return Verification(

@@ -113,6 +113,7 @@ INVALID = {
 def _make_handler(emu: Emulator, fakes: FakeKeys) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # else ~40 ms per answer (delayed ACK)
 
         def log_message(self, format: str, *args: object) -> None:  # keep test output clean
             pass
@@ -486,10 +487,11 @@ def test_concurrency_per_host(server: Emulator, fakes: FakeKeys, per_host: int) 
 
 def test_not_checked_kinds(server: Emulator, fakes: FakeKeys) -> None:
     found = [finding("KG204", fakes.crn()), finding("KG102", "k3y-F0r-the-lab-2024!"),
-             finding("KG202", fakes.iam_jwt())]
+             finding("KG202", fakes.iam_jwt()), finding("KG205", "")]
     results = verify_findings(found, RULES)
     assert [f.verification for f in results] == [
         Verification(S.NOT_CHECKED, "identifier, not a secret"),
+        Verification(S.NOT_CHECKED, "no check for this kind"),
         Verification(S.NOT_CHECKED, "no check for this kind"),
         Verification(S.NOT_CHECKED, "no check for this kind"),
     ]
@@ -516,6 +518,45 @@ def test_verify_secrets_api(server: Emulator, fakes: FakeKeys) -> None:
     assert set(out) == {("KG101", Secret(key)), ("KG204", crn)}
     assert out[("KG101", Secret(key))].state is S.VERIFIED
     assert len(server.received) == 1
+
+
+def test_retry_after_forms() -> None:
+    from email.utils import formatdate
+
+    from keyguard.verify import _parse_retry_after
+
+    assert _parse_retry_after("3") == 3.0
+    assert _parse_retry_after(" 0.5 ") == 0.5
+    assert _parse_retry_after("-4") == 0.0
+    assert _parse_retry_after(None) is None
+    assert _parse_retry_after("soon") is None
+    assert _parse_retry_after("nan") is None
+    in_a_minute = _parse_retry_after(formatdate(time.time() + 60, usegmt=True))
+    assert in_a_minute is not None and 55 <= in_a_minute <= 61
+
+
+def test_importing_keyguard_does_not_import_httpx() -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys, keyguard, keyguard.cli, keyguard.verify; "
+            "print(sorted(m for m in ('httpx', 'asyncio') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_report_errors_never_quote_the_secret(fakes: FakeKeys) -> None:
+    from keyguard.verify import VerifyInputError, findings_from_report
+
+    key = fakes.ionq_key()
+    bad = json.dumps({"findings": [{"rule": "KG101", "secret": key, "path": "a.py",
+                                    "line": key, "column": 1}]})
+    with pytest.raises(VerifyInputError) as info:
+        findings_from_report(bad, "r.json")
+    assert key not in str(info.value) and "finding #1" in str(info.value)
+    with pytest.raises(VerifyInputError, match="not a keyguard JSON report"):
+        findings_from_report("[]", "r.json")
 
 
 # --------------------------------------------------------------------------------------------
