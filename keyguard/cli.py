@@ -179,6 +179,11 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
     result = scan_paths(paths, config)
     findings = result.findings
     findings, suppressed = _apply_baseline(findings, result.ignored, config)
+    if verify_ or verify_legacy:
+        # Before fixing: a key removed from the code is still exposed in history, and the
+        # user needs to know whether it is live to know what to revoke first.
+        findings = _verify(findings, config, legacy=verify_legacy, timeout=verify_timeout,
+                           per_host=verify_per_host)
     fixed_files = False
     if fix_ or diff:
         findings, fixed_files = _fix_or_diff(findings, config, write=fix_ and not diff,
@@ -186,15 +191,12 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
         if diff:
             failing = any(f.severity >= config.fail_on for f in findings) and not exit_zero
             ctx.exit(EXIT_FINDINGS if fixed_files or failing else EXIT_CLEAN)
-    if verify_ or verify_legacy:
-        findings = _verify(findings, config, legacy=verify_legacy, timeout=verify_timeout,
-                           per_host=verify_per_host)
     summary = _summary(result, findings, config.fail_on)
     if verify_ or verify_legacy:
         summary["verification"] = _verification_counts(findings)
     _add_suppressed(summary, suppressed, show_ignored, output_format, show_secrets)
 
-    stream = click.open_file(output, "w", encoding="utf-8") if output else click.get_text_stream("stdout")
+    stream = click.open_file(output, "w", encoding="utf-8") if output else sys.stdout
     try:
         if output_format == "json":
             from keyguard.report.json import render_json
