@@ -1,0 +1,83 @@
+"""Planning the fix of a Python file: decode it per PEP 263, run the codemod, re-encode it."""
+
+from __future__ import annotations
+
+import ast
+import io
+import tokenize
+
+from keyguard.documents import Document
+from keyguard.fix.env_names import EnvNamer
+from keyguard.fix.records import FixPlan, unfix
+from keyguard.model import Finding
+from keyguard.rulepack import RuleSet
+
+
+def plan_python(
+    plan: FixPlan,
+    raw: bytes,
+    document: Document,
+    findings: list[Finding],
+    namer: EnvNamer,
+    rules: RuleSet,
+) -> None:
+    """Fill `plan` for a Python source file whose bytes as read are `raw`."""
+    import libcst as cst  # here, not at the top: scanning never pays for libcst
+
+    from keyguard.fix.codemod import fix_module
+    from keyguard.fix.os_binding import os_access
+
+    try:
+        text, encoding = _decode_python(raw)
+    except (UnicodeDecodeError, SyntaxError, LookupError) as exc:
+        unfix(
+            plan, findings,
+            f"the file cannot be decoded ({exc}); it was left untouched: replace the key by hand "
+            "with an os.environ[...] read",
+            "undecodable",
+        )
+        return
+    plan.encoding = encoding
+    if encoding in ("utf-8", "utf-8-sig") and text != document.raw_text:
+        unfix(
+            plan, findings,
+            "the file changed since it was scanned; it was left untouched: run the scan again",
+            "changed",
+        )
+        return
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        unfix(
+            plan, findings,
+            f"{document.path} has a syntax error at line {exc.raw_line}, column {exc.raw_column + 1}; "
+            "the file was left untouched: fix the syntax error and run `keyguard scan --fix` "
+            "again, or replace the key by hand with an os.environ[...] read",
+            "syntax-error",
+        )
+        return
+    access = os_access([module])
+    result = fix_module(module, findings, namer, access, add_import=access.needs_import, rules=rules)
+    plan.fixed.extend(result.fixed)
+    plan.unfixable.extend(result.unfixable)
+    if result.code != text:
+        # The output must still be Python before anything is written.
+        try:
+            compile(result.code, document.path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
+        except SyntaxError:  # pragma: no cover - a bug in the codemod, never written
+            plan.fixed.clear()
+            plan.unfixable[:] = [u for u in plan.unfixable if u.finding not in findings]
+            unfix(plan, findings, "internal error: the rewrite did not parse; left untouched (please report)", "syntax-error")
+            return
+        try:
+            plan.new = result.code.encode(encoding)
+        except UnicodeEncodeError:
+            plan.new = None
+            plan.fixed.clear()
+            unfix(plan, findings, "the fix cannot be encoded in the file's encoding; left untouched", "undecodable")
+
+
+def _decode_python(data: bytes) -> tuple[str, str]:
+    """Decode Python source bytes per PEP 263 (BOM / coding cookie). UnicodeError/SyntaxError."""
+    encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+    return data.decode(encoding), encoding
