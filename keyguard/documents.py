@@ -92,6 +92,22 @@ class Document:
         return raw_line, 1
 
 
+def segment_line(segment: Segment, line: int) -> str:
+    """Text of 1-based `line` of the segment ('' when out of range). Lines are split once
+    per segment and cached: callers ask once per finding."""
+    lines = _SEGMENT_LINES.get(id(segment))
+    if lines is None or lines[0] is not segment:
+        lines = (segment, segment.text.split("\n"))
+        _SEGMENT_LINES[id(segment)] = lines
+        if len(_SEGMENT_LINES) > 64:  # segments of earlier documents
+            _SEGMENT_LINES.pop(next(iter(_SEGMENT_LINES)))
+    text_lines = lines[1]
+    return text_lines[line - 1] if 0 < line <= len(text_lines) else ""
+
+
+_SEGMENT_LINES: dict[int, tuple[Segment, list[str]]] = {}
+
+
 def decode(data: bytes) -> tuple[str, str | None]:
     """Decode file bytes as UTF-8 (BOM allowed).
 

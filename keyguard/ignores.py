@@ -197,6 +197,7 @@ class _SegmentIndex:
     def __init__(self, segment: Segment) -> None:
         self.segment = segment
         self._lines: list[str] | None = None
+        self._python_lines: list[str] | None = None
         self._cache: dict[int, list[Directive]] = {}
         self.is_python = segment.python is not None
 
@@ -205,6 +206,13 @@ class _SegmentIndex:
         if self._lines is None:
             self._lines = _split_lines(self.segment.text)
         return self._lines
+
+    @property
+    def python_lines(self) -> list[str]:
+        # Split once per segment: per finding would make a file of many findings quadratic.
+        if self._python_lines is None:
+            self._python_lines = _split_lines(self.segment.python or "")
+        return self._python_lines
 
     def directives(self, line: int) -> list[Directive]:
         if line in self._cache:
@@ -222,7 +230,7 @@ class _SegmentIndex:
     def _python_directives(self, line: int, text_line: str) -> list[Directive]:
         python = self.segment.python or ""
         comments = _python_comments(python)
-        python_lines = _split_lines(python)
+        python_lines = self.python_lines
         masked = line > len(python_lines) or python_lines[line - 1] != text_line
         if comments is None or masked:
             # Unparsable source, or a masked IPython magic / !shell line: fall back to the

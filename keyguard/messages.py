@@ -6,15 +6,12 @@ Messages never contain the secret: they are built from rule data and positions o
 from __future__ import annotations
 
 from keyguard.detect.tokens import Hit
-from keyguard.documents import Document, Segment
+from keyguard.documents import Document, Segment, segment_line
 from keyguard.rulepack import Provider
 
 SAVED_ACCOUNT_FILE = "~/.qiskit/qiskit-ibm.json"
 
 
-def _line(segment: Segment, line: int) -> str:
-    lines = segment.text.split("\n", line)
-    return lines[line - 1] if 0 < line <= len(lines) else ""
 
 
 def finding_message(hit: Hit, document: Document, segment: Segment, provider: Provider, env_var: str | None) -> str:
@@ -37,7 +34,7 @@ def finding_message(hit: Hit, document: Document, segment: Segment, provider: Pr
         action = "clear the cell output (the notebook file stores it)"
     elif hit.where.startswith("set with the %env magic"):
         action = f"set {env_var} outside the notebook (your shell or a git-ignored .env file)"
-    elif segment.cell is not None and _line(segment, hit.line).lstrip().startswith("!"):
+    elif segment.cell is not None and segment_line(segment, hit.line).lstrip().startswith("!"):
         action = (
             f"set {env_var} outside the notebook (your shell or a git-ignored .env file) and"
             f" write ${env_var} in the command"

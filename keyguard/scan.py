@@ -18,7 +18,7 @@ from keyguard.config import Config
 from keyguard.config import is_excluded as _config_excluded
 from keyguard.detect.tokens import Hit, find_tokens
 from keyguard.discover import discover
-from keyguard.documents import Document, Segment, read_document
+from keyguard.documents import Document, Segment, read_document, segment_line
 from keyguard.model import Finding, Location
 from keyguard.rulepack import Rule, RuleSet, load_ruleset
 
@@ -126,19 +126,24 @@ def scan_document(document: Document, engine: Engine) -> list[Finding]:
 
 
 def _merge(preferred: list[Hit], others: list[Hit]) -> list[Hit]:
-    """Python hits win over token hits at the same place; hits inside a longer hit go."""
+    """Python hits win over token hits at the same place; hits inside a longer hit go
+    (a 44-character slice of a JWT is not an IBM key). Compared per line, so a generated
+    file with thousands of hits stays fast."""
     taken = {(h.segment, h.line, h.column) for h in preferred}
     merged = preferred + [h for h in others if (h.segment, h.line, h.column) not in taken]
+    by_line: dict[tuple[int, int], list[Hit]] = {}
+    for hit in merged:
+        by_line.setdefault((hit.segment, hit.line), []).append(hit)
     result = []
     for hit in merged:
-        inside = any(
+        same_line = by_line[(hit.segment, hit.line)]
+        inside = len(same_line) > 1 and any(
             other is not hit
-            and other.segment == hit.segment
-            and other.line == hit.line == other.end_line
+            and other.end_line == hit.line
             and other.column <= hit.column
             and hit.end_column <= other.end_column
             and (other.end_column - other.column) > (hit.end_column - hit.column)
-            for other in merged
+            for other in same_line
         )
         if not inside:
             result.append(hit)
@@ -202,7 +207,7 @@ def _fixable(hit: Hit, segment: Segment) -> bool:
         return False
     if hit.origin == "python":
         return hit.fixable
-    line = segment.text.split("\n", hit.line)[hit.line - 1] if hit.line >= 1 else ""
+    line = segment_line(segment, hit.line)
     return not line.lstrip().startswith(("#", "!")) and not hit.where.startswith("in a comment")
 
 

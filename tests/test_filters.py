@@ -50,3 +50,23 @@ def test_entropy_and_placeholders():
     assert is_placeholder("<your-token>")
     assert is_placeholder("0" * 32)
     assert not is_placeholder(FakeKeys(1).ibm_key())
+
+
+def test_keys_that_start_or_end_like_placeholders_are_still_keys():
+    fake = FakeKeys("prefix")
+    for _ in range(50):
+        body = fake.ibm_key()
+        assert not is_placeholder("My_" + body[3:])
+        assert not is_placeholder("test-" + body[5:])
+        assert not is_placeholder(body[:-4] + "-key")
+    assert is_placeholder("MY_IBM_QUANTUM_TOKEN")
+    assert is_placeholder("your-key-here")
+
+
+def test_many_keys_in_one_file_are_all_found(tmp_path, monkeypatch):
+    fake = FakeKeys("many")
+    keys = [fake.ibm_key() for _ in range(2000)]
+    lines = ["# IBM Quantum keys of the workshop"] + [f'k{i} = "{k}"  # token' for i, k in enumerate(keys)]
+    (tmp_path / "dump.py").write_text("\n".join(lines) + "\n")
+    found = scan_tree(tmp_path, monkeypatch).findings
+    assert sorted(f.secret.reveal() for f in found) == sorted(keys)

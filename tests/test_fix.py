@@ -667,3 +667,13 @@ def test_non_python_kernel_cells_are_not_rewritten(tmp_path, keys):
         pytest.skip("the scanner does not report this R cell")
     assert plan.new is None and plan.fixed == []
     assert all("kernel" in u.instruction for u in plan.unfixable)
+
+
+def test_getenv_default_with_a_variable_name(keys):
+    # os.getenv(NAME, "<key>") where NAME is a variable: the default goes, no crash.
+    key = keys.ionq_key()
+    text = f'import os\nimport cirq_ionq\nNAME = "IONQ_API_KEY"\nservice = cirq_ionq.Service(api_key=os.getenv(NAME, "{key}"))\n'
+    findings, plan = scan_and_plan("app.py", text.encode())
+    assert findings
+    assert plan.new is not None and key.encode() not in plan.new
+    ast.parse(plan.new)

@@ -26,6 +26,7 @@ _PLACEHOLDER_WORDS = (
 )
 _ONLY_WORDS = re.compile(r"^[A-Za-z]+(?:[_\- ][A-Za-z]+)*$")
 _CAMEL_WORDS = re.compile(r"^[a-z]*(?:[A-Z][a-z]+)+$|^[a-z]+(?:_[a-z]+)+$|^[A-Z]+(?:_[A-Z]+)+$")
+_SEPARATORS = re.compile(r"[_\-\s.:!]+")
 _LONE_LOWER = re.compile(r"(?:^|[A-Z])[a-z](?:[A-Z]|$)")
 _HEX_ONLY = re.compile(r"^(?:[0-9a-f]+|[0-9A-F]+)$")
 _ALNUM_SEQUENCE = "0123456789abcdefghijklmnopqrstuvwxyz"
@@ -71,6 +72,12 @@ def _is_sequential(value: str) -> bool:
     return value in cycle or value[::-1] in cycle
 
 
+def _is_wordy(value: str) -> bool:
+    """Every part between separators is a plain word (letters only, one case or Capitalised)."""
+    parts = [p for p in _SEPARATORS.split(value) if p]
+    return bool(parts) and all(p.isalpha() and (p.islower() or p.isupper() or p.istitle()) for p in parts)
+
+
 def is_placeholder(value: str, known: frozenset[str] = frozenset(), env_vars: frozenset[str] = frozenset()) -> bool:
     """Whether a candidate value is a documented placeholder, template or dummy.
 
@@ -87,7 +94,10 @@ def is_placeholder(value: str, known: frozenset[str] = frozenset(), env_vars: fr
         return True
     if any(ch.isspace() for ch in stripped):
         return True
-    if _PLACEHOLDER_PREFIX.match(stripped) or _PLACEHOLDER_SUFFIX.search(stripped):
+    # "your_api_key", "MY_IBM_QUANTUM_TOKEN", "API TOKEN GOES HERE": words only. A random key
+    # can start with "My_" or end with "-key" (about 1 in 25,000 IBM keys): its other
+    # parts carry digits or mixed-case noise, so the prefix alone must not hide it.
+    if (_PLACEHOLDER_PREFIX.match(stripped) or _PLACEHOLDER_SUFFIX.search(stripped)) and _is_wordy(stripped):
         return True
     return is_repetitive(stripped)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import bisect
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 
 from keyguard.detect.filters import is_placeholder, is_plausible_token
@@ -118,6 +118,7 @@ class ContextProbe:
     extra_lower: str
     path_lower: str
     document_lower: str = ""
+    document_context: dict[str, bool] = field(default_factory=dict)
 
     def confidence(self, provider: Provider, offset: int) -> Confidence | None:
         keywords = _context_keywords(provider)
@@ -131,9 +132,16 @@ class ContextProbe:
         if has_keyword(self.extra_lower, keywords) or has_keyword(self.path_lower, keywords):
             return Confidence.MEDIUM
         start, end = self.index.span(line, line)
-        if _CREDENTIAL_CUE.search(self.lower, start, end) and has_keyword(self.document_lower, keywords):
+        if _CREDENTIAL_CUE.search(self.lower, start, end) and self._in_document(provider.id, keywords):
             return Confidence.MEDIUM
         return None
+
+    def _in_document(self, provider_id: str, keywords: Sequence[str]) -> bool:
+        # Once per provider and document: a file of many matches must stay linear.
+        cached = self.document_context.get(provider_id)
+        if cached is None:
+            cached = self.document_context[provider_id] = has_keyword(self.document_lower, keywords)
+        return cached
 
 
 def has_keyword(text: str, keywords: Sequence[str], start: int = 0, end: int | None = None) -> bool:

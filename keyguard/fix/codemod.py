@@ -150,6 +150,8 @@ def fix_module(
                 first = call.args[0].value
                 if isinstance(first, cst.SimpleString) and isinstance(first.evaluated_value, str):
                     env = namer.claim(f, first.evaluated_value)
+                else:  # os.getenv(NAME_VARIABLE, "<key>"): the name is not known here
+                    env = namer.env_for(f)
                 namer.use(env, f)
                 fixed.append(f)
                 continue
