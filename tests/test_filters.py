@@ -70,3 +70,15 @@ def test_many_keys_in_one_file_are_all_found(tmp_path, monkeypatch):
     (tmp_path / "dump.py").write_text("\n".join(lines) + "\n")
     found = scan_tree(tmp_path, monkeypatch).findings
     assert sorted(f.secret.reveal() for f in found) == sorted(keys)
+
+
+def test_sha512sum_listings_are_digests_even_with_ibm_package_names(tmp_path, monkeypatch):
+    fake = FakeKeys("sums")
+    lines = [f"{fake.legacy_token()}  qiskit-ibmq-provider-0.20.{i}.tar.gz" for i in range(3)]
+    (tmp_path / "files.txt").write_text("\n".join(lines) + "\n")
+    assert scan_tree(tmp_path, monkeypatch).findings == []
+    # A legacy token next to IBMQ is still found.
+    token = fake.legacy_token()
+    (tmp_path / "files.txt").write_text(f"from qiskit import IBMQ\nIBMQ.save_account('{token}')\n")
+    (tmp_path / "files.txt").rename(tmp_path / "login.py")
+    assert [f.secret.reveal() for f in scan_tree(tmp_path, monkeypatch).findings] == [token]

@@ -47,6 +47,8 @@ def _candidate_pattern(length: int) -> re.Pattern[str]:
     return re.compile(rf"[A-Za-z0-9_+/=-]{{{length},}}")
 _ASSIGNED_TO = re.compile(r"""([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*(?:=|:|:=|=>)\s*["']?$""")
 _CONTEXT_LINES = 3
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_DIGEST_LINE = re.compile(r"\s*[0-9a-fA-F]{32,}\s+\*?[^\s=:,;\"']+\s*$")
 # Generic words that say "this is a credential" on the match's line; with provider context
 # anywhere in the document they are enough ("API key: <44>" in a notebook's Markdown cell).
 _CREDENTIAL_CUE = re.compile(r"api[ _-]?key|token|secret|passw|credential|\bkey\b")
@@ -142,6 +144,13 @@ class ContextProbe:
         if cached is None:
             cached = self.document_context[provider_id] = has_keyword(self.document_lower, keywords)
         return cached
+
+
+def index_line(text: str, offset: int) -> str:
+    """The whole line of `text` containing `offset`."""
+    start = text.rfind("\n", 0, offset) + 1
+    end = text.find("\n", offset)
+    return text[start: end if end >= 0 else len(text)]
 
 
 def has_keyword(text: str, keywords: Sequence[str], start: int = 0, end: int | None = None) -> bool:
@@ -272,6 +281,9 @@ def find_tokens(
             # A deny word in the file name counts too (SHA512SUMS, checksums.txt, x.sha512).
             if any(word in line_lower or word in name_lower for word in rule.deny_context):
                 continue
+        if _HEX.fullmatch(value) and _DIGEST_LINE.match(index_line(text, start)):
+            # `sha512sum` output ("<hex>  file.tar.gz"): a digest list, whatever the file name.
+            continue
         confidence: Confidence | None = Confidence.HIGH
         if rule.requires_context:
             confidence = probe.confidence(provider, start)
