@@ -677,3 +677,17 @@ def test_getenv_default_with_a_variable_name(keys):
     assert findings
     assert plan.new is not None and key.encode() not in plan.new
     ast.parse(plan.new)
+
+
+def test_nbformat3_notebook_is_left_untouched_with_an_instruction(tmp_path, keys):
+    import nbformat.v3 as v3
+
+    key = keys.ionq_key()
+    nb = v3.new_notebook(worksheets=[v3.new_worksheet(cells=[
+        v3.new_code_cell(input=f'from qiskit_ionq import IonQProvider\np = IonQProvider("{key}")'),
+    ])])
+    data = nbformat.writes(nb, version=3).encode()
+    findings, plan = scan_and_plan("old.ipynb", data)
+    assert [f.rule_id for f in findings] == ["KG101"]
+    assert plan.new is None
+    assert [u.reason for u in plan.unfixable] == ["old-format"]

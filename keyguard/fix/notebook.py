@@ -42,6 +42,12 @@ def plan_notebook(
     except Exception as exc:  # nbformat raises many types for bad JSON / schema
         unfix(plan, findings, f"the notebook cannot be read by nbformat ({type(exc).__name__}); left untouched", "syntax-error")
         return
+    if nb.get("nbformat", 0) < 4:
+        # v3 keeps cells in worksheets; converting would rewrite the whole file, and the fix
+        # must keep the notebook's format.
+        unfix(plan, findings, f"nbformat {nb.get('nbformat')} notebook: open and save it in a current Jupyter "
+                              "(nbformat 4) and run --fix again, or remove the key by hand", "old-format")
+        return
 
     language = _kernel_language(nb)
     if language not in ("python", "python3", "ipython", "ipython3"):
