@@ -139,6 +139,7 @@ def _merge(preferred: list[Hit], others: list[Hit]) -> list[Hit]:
         same_line = by_line[(hit.segment, hit.line)]
         inside = len(same_line) > 1 and any(
             other is not hit
+            and other.rule.type != "persist"  # a save_account() notice spans a whole call
             and other.end_line == hit.line
             and other.column <= hit.column
             and hit.end_column <= other.end_column

@@ -82,3 +82,14 @@ def test_sha512sum_listings_are_digests_even_with_ibm_package_names(tmp_path, mo
     (tmp_path / "files.txt").write_text(f"from qiskit import IBMQ\nIBMQ.save_account('{token}')\n")
     (tmp_path / "files.txt").rename(tmp_path / "login.py")
     assert [f.secret.reveal() for f in scan_tree(tmp_path, monkeypatch).findings] == [token]
+
+
+def test_key_inside_a_save_account_call_is_reported_and_never_quoted(tmp_path, monkeypatch):
+    key = FakeKeys("persist").ibm_key()
+    (tmp_path / "x.py").write_text(
+        "import base64\nfrom qiskit_ibm_runtime import QiskitRuntimeService\n"
+        f'QiskitRuntimeService.save_account(token=base64.b64decode("{key}").decode())\n'
+    )
+    findings = scan_tree(tmp_path, monkeypatch).findings
+    assert sorted(f.rule_id for f in findings) == ["KG201", "KG205"]
+    assert all(key not in f.message and key not in f.context for f in findings)

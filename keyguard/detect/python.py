@@ -455,7 +455,13 @@ class PythonDetector:
         rule = self.ruleset.rules[site.persist_rule or ""]
         source = self.segments[seg_index].python or ""
         expr = ast.get_source_segment(source, arg) or ast.unparse(arg)
-        origin = "from the environment" if _is_env_read(arg, tables.aliases) else f"from `{expr}`"
+        if _is_env_read(arg, tables.aliases):
+            origin = "from the environment"
+        elif isinstance(arg, (ast.Name, ast.Attribute)) and len(expr) <= 60:
+            origin = f"from `{expr}`"
+        else:
+            # Never quote other code in a message: it may hold a key (decode("<key>")).
+            origin = "from an expression"
         lines = _source_lines(source)
         col = _char_col(lines, node.lineno, node.col_offset)
         end_col = _char_col(lines, node.end_lineno or node.lineno, node.end_col_offset or 0)
