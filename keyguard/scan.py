@@ -8,9 +8,10 @@ handful of files (the pre-commit case: no pool start-up) and in a process pool o
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache, partial
 from typing import TYPE_CHECKING
 
@@ -151,12 +152,25 @@ def _merge(preferred: list[Hit], others: list[Hit]) -> list[Hit]:
     return result
 
 
+_KEY_SHAPED = re.compile(r"[A-Za-z0-9_+/=-]{20,}")
+
+
+def _without_key_shapes(text: str) -> str:
+    """`text` (built from the scanned file: a variable name, a callee) with any key-shaped
+    word replaced by '…', so a message can never carry a secret found elsewhere on the line.
+    Names made of words (PYTKET_REMOTE_IONQ_API_KEY, QiskitRuntimeService) stay."""
+    from keyguard.detect.filters import looks_like_words
+
+    return _KEY_SHAPED.sub(lambda m: m.group(0) if looks_like_words(m.group(0)) else "…", text)
+
+
 def _to_finding(hit: Hit, document: Document, ruleset: RuleSet) -> Finding:
     from keyguard.messages import finding_message  # small module; keeps this one about flow
     from keyguard.model import Secret
 
     segment = document.segments[hit.segment]
     raw_line, raw_column = document.raw_position(segment, hit.line, hit.column, hit.value)
+    hit = replace(hit, where=_without_key_shapes(hit.where))
     env_var = hit.env_var
     if env_var is None and hit.where.startswith("assigned to "):
         name = hit.where.removeprefix("assigned to ").split(" ")[0]

@@ -93,3 +93,13 @@ def test_key_inside_a_save_account_call_is_reported_and_never_quoted(tmp_path, m
     findings = scan_tree(tmp_path, monkeypatch).findings
     assert sorted(f.rule_id for f in findings) == ["KG201", "KG205"]
     assert all(key not in f.message and key not in f.context for f in findings)
+
+
+def test_messages_never_carry_a_second_key_from_the_line(tmp_path, monkeypatch):
+    fake = FakeKeys("two")
+    old, new = fake.ibm_key(), fake.ibm_key()
+    (tmp_path / "rotate.txt").write_text(f"ibm quantum keys: {old}: {new}\n")
+    findings = scan_tree(tmp_path, monkeypatch).findings
+    assert {f.secret.reveal() for f in findings} == {old, new}
+    for f in findings:
+        assert old not in f.message and new not in f.message and old not in f.context
