@@ -208,6 +208,16 @@ class Finding:
         if not self.fingerprint:
             object.__setattr__(self, "fingerprint", fingerprint(self.rule_id, self.secret))
 
+    def raw_region(self) -> tuple[int, int, int, int]:
+        """(start line, start column, end line, end column) in the file itself, 1-based, end
+        exclusive: what SARIF and GitHub annotations point at. For a notebook the key sits on
+        one line of the JSON text (keys have no characters JSON escapes)."""
+        loc = self.location
+        line, column = max(loc.raw_line, 1), max(loc.raw_column, 1)
+        if loc.cell is None and (loc.end_line, loc.end_column) > (loc.line, loc.column):
+            return line, column, loc.end_line, loc.end_column
+        return line, column, line, column + max(len(self.secret), 1)
+
     def with_verification(self, verification: Verification) -> Finding:
         return replace(self, verification=verification)
 

@@ -41,11 +41,7 @@ def command_for(finding: Finding) -> str:
 
 def _annotation(finding: Finding, secrets: dict[str, str], cwd: str | None) -> str:
     loc = finding.location
-    line, col = max(loc.raw_line, 1), max(loc.raw_column, 1)
-    if loc.cell is None and (loc.end_line, loc.end_column) > (loc.line, loc.column):
-        end_line, end_col = loc.end_line, loc.end_column
-    else:
-        end_line, end_col = line, col + max(len(finding.secret), 1)
+    line, col, end_line, end_col = finding.raw_region()
     # The annotation's file is the repository-relative path GitHub knows the file by.
     uri = artifact_uri(loc.path, cwd)
     path = loc.path if uri.startswith("file:") else unquote(uri)

@@ -179,14 +179,7 @@ def artifact_uri(path: str, cwd: str | None = None) -> str:
 
 def _region(finding: Finding) -> dict[str, int]:
     """1-based region on the raw file; end column exclusive, as in SARIF and `Location`."""
-    loc = finding.location
-    start_line, start_col = max(loc.raw_line, 1), max(loc.raw_column, 1)
-    if loc.cell is None and (loc.end_line, loc.end_column) > (loc.line, loc.column):
-        end_line, end_col = loc.end_line, loc.end_column
-    else:
-        # Notebook: the secret sits on one line of the JSON text (keys have no characters
-        # JSON escapes), so it ends on the same raw line.
-        end_line, end_col = start_line, start_col + max(len(finding.secret), 1)
+    start_line, start_col, end_line, end_col = finding.raw_region()
     return {"startLine": start_line, "startColumn": start_col, "endLine": end_line,
             "endColumn": end_col}
 
