@@ -431,11 +431,18 @@ def build_ruleset(packs: Iterable[RulePack]) -> RuleSet:
 
 
 def builtin_pack_paths() -> list[Path]:
-    """The TOML files shipped as the `keyguard.rules` package (works installed and editable)."""
-    root = resources.files("keyguard.rules")
-    return sorted(
-        Path(str(entry)) for entry in root.iterdir() if entry.name.endswith(".toml")
-    )
+    """The TOML files shipped as the `keyguard.rules` package (installed or editable).
+
+    A source checkout run without installing (`python -m keyguard` from the repository root,
+    which puts ./keyguard first on sys.path) has no `keyguard.rules` package: the packs are
+    then read from the checkout's top-level rules/ folder.
+    """
+    try:
+        root = resources.files("keyguard.rules")
+        entries = [Path(str(entry)) for entry in root.iterdir()]
+    except ModuleNotFoundError:
+        entries = list((Path(__file__).resolve().parent.parent / "rules").iterdir())
+    return sorted(entry for entry in entries if entry.name.endswith(".toml"))
 
 
 def load_pack_file(path: Path) -> RulePack:

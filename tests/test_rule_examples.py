@@ -40,3 +40,17 @@ def test_every_pack_has_a_negative_example():
     ruleset = load_ruleset()
     for pack in ruleset.packs:
         assert any(not e.expect for e in pack.examples), pack.path
+
+
+def test_packs_found_from_a_source_checkout_without_install(monkeypatch):
+    # `python -m keyguard` from the repository root imports ./keyguard, where no
+    # keyguard.rules package exists: the packs come from the top-level rules/ folder.
+    from keyguard import rulepack
+
+    def missing(name):
+        raise ModuleNotFoundError(name)
+
+    installed = [p.name for p in rulepack.builtin_pack_paths()]
+    monkeypatch.setattr(rulepack.resources, "files", missing)
+    assert [p.name for p in rulepack.builtin_pack_paths()] == installed
+    assert {"ionq.toml", "ibm_cloud.toml", "ibm_quantum_legacy.toml"} <= set(installed)
