@@ -19,7 +19,7 @@ from typing import Any
 import click
 
 from keyguard import __version__
-from keyguard.config import Config, ConfigError
+from keyguard.config import Config
 from keyguard.model import Finding, Severity
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
@@ -88,15 +88,17 @@ class _Group(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
-        except (ConfigError, ValueError) as exc:
-            click.echo(f"keyguard: error: {exc}", err=True)
-            ctx.exit(EXIT_ERROR)
         except KeyboardInterrupt:
             click.echo("keyguard: interrupted", err=True)
             ctx.exit(130)
         except Exception as exc:
+            if isinstance(exc, ValueError) and type(exc).__module__.startswith("keyguard."):
+                # keyguard's own errors (config, rule pack, baseline, verify) hold no secrets.
+                click.echo(f"keyguard: error: {exc}", err=True)
+                ctx.exit(EXIT_ERROR)
             if os.environ.get("KEYGUARD_DEBUG"):
                 raise
+            # Any other message may quote scanned text: name the type only.
             click.echo(
                 f"keyguard: internal error ({exc.__class__.__name__}); rerun with KEYGUARD_DEBUG=1 for details",
                 err=True,
@@ -364,7 +366,11 @@ def rules(rule_id: str | None, output_format: str) -> None:
     """List every rule, or explain RULE_ID with its examples."""
     from keyguard.rules_info import describe_rule, list_rules
 
-    click.echo(describe_rule(rule_id, output_format) if rule_id else list_rules(output_format), nl=False)
+    try:
+        text = describe_rule(rule_id, output_format) if rule_id else list_rules(output_format)
+    except ValueError as exc:  # unknown rule id: a usage error
+        raise click.BadParameter(str(exc), param_hint="RULE_ID") from None
+    click.echo(text, nl=False)
 
 
 # ------------------------------------------------------------------ baselines and ignores
