@@ -13,7 +13,7 @@ import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache, partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from keyguard.config import Config
 from keyguard.config import is_excluded as _config_excluded
@@ -24,7 +24,9 @@ from keyguard.model import Finding, Location
 from keyguard.rulepack import Rule, RuleSet, load_ruleset
 
 if TYPE_CHECKING:
+    from keyguard.cache import CacheView, ScanCache
     from keyguard.detect.python import PythonDetector
+    from keyguard.progress import Progress
 
 # Below this many files a scan stays in-process: starting workers costs more than it saves.
 POOL_MIN_FILES = 48
@@ -44,6 +46,8 @@ class FileResult:
     document: Document | None = None
     # Findings suppressed by inline comments or a cell tag, with the reason (--show-ignored).
     ignored: list[tuple[Finding, str]] = field(default_factory=list)
+    # A fresh result's entry for the findings cache (keyguard.cache); never holds a secret.
+    cache_entry: dict[str, Any] | None = None
 
 
 @dataclass
@@ -246,8 +250,14 @@ def scan_bytes(path: str, data: bytes, engine: Engine, keep_document: bool = Fal
     return result
 
 
-def scan_file(path: str, engine: Engine, max_size: int, keep_document: bool = False) -> FileResult:
+def scan_file(
+    path: str, engine: Engine, max_size: int, keep_document: bool = False,
+    cache: CacheView | None = None,
+) -> FileResult:
     """Read and scan one file; unreadable, vanished, special and oversized files are skipped.
+
+    With `cache`, a file whose bytes are unchanged since the cached scan is not scanned again
+    (keyguard.cache); a fresh result carries its new cache entry.
 
     The file is opened without blocking and checked on the open descriptor, so a path that
     turns into a FIFO between discovery and reading cannot hang the scan.
@@ -271,16 +281,25 @@ def scan_file(path: str, engine: Engine, max_size: int, keep_document: bool = Fa
         return FileResult(path, skipped=f"unreadable ({exc.strerror or exc.__class__.__name__})")
     if len(data) > max_size:
         return FileResult(path, skipped=too_large)
+    if cache is not None:
+        return cache.scan(path, data, partial(_scan_bytes_safely, path, data, engine, keep_document))
+    return _scan_bytes_safely(path, data, engine, keep_document)
+
+
+def _scan_bytes_safely(path: str, data: bytes, engine: Engine, keep_document: bool) -> FileResult:
     try:
         return scan_bytes(path, data, engine, keep_document)
     except RecursionError:
         return FileResult(path, skipped="too deeply nested to analyse")
 
 
-def _scan_batch(args: tuple[tuple[str, ...], frozenset[str], list[str], int]) -> list[FileResult]:
-    extra, selected, paths, max_size = args
+_Batch = tuple[tuple[str, ...], frozenset[str], list[str], int, "CacheView | None"]
+
+
+def _scan_batch(args: _Batch) -> list[FileResult]:
+    extra, selected, paths, max_size, cache = args
     engine = _engine(extra, selected)
-    return [scan_file(p, engine, max_size) for p in paths]
+    return [scan_file(p, engine, max_size, cache=cache) for p in paths]
 
 
 def _batches(paths: Sequence[str], parts: int) -> Iterable[list[str]]:
@@ -305,8 +324,16 @@ def _batches(paths: Sequence[str], parts: int) -> Iterable[list[str]]:
         yield batch
 
 
-def scan_paths(paths: Sequence[str], config: Config, *, keep_documents: bool = False) -> ScanResult:
-    """Discover and scan `paths` with `config`. Errors are collected, never raised."""
+def scan_paths(
+    paths: Sequence[str], config: Config, *, keep_documents: bool = False,
+    cache_dir: str | os.PathLike[str] | None = None, progress: Progress | None = None,
+) -> ScanResult:
+    """Discover and scan `paths` with `config`. Errors are collected, never raised.
+
+    cache_dir: folder of the findings cache (keyguard.cache); None scans every file. Not
+    used with `keep_documents` (the fixer needs each file's document). progress: told of
+    each finished file (keyguard.progress), on a terminal only.
+    """
     ruleset = load_ruleset(tuple(config.extend_rules))
     selected = ruleset.select(config.select, config.ignore)
     engine = _engine(tuple(config.extend_rules), selected)
@@ -315,25 +342,37 @@ def scan_paths(paths: Sequence[str], config: Config, *, keep_documents: bool = F
     result.notes.extend((text.split(": ", 1)[0], text.split(": ", 1)[1]) for text in found.problems)
     for reason, count in found.skipped.items():
         result.skip(reason, count)
+    cache = None
+    if cache_dir is not None and not keep_documents:
+        cache = _open_cache(cache_dir, ruleset, selected, config)
+    if progress is not None:
+        progress.start(found.files)
     jobs = config.jobs or os.cpu_count() or 1
     if keep_documents or jobs == 1 or len(found.files) < POOL_MIN_FILES:
+        view = cache.view(found.files) if cache is not None else None
         file_results: Iterable[FileResult] = (
-            scan_file(p, engine, config.max_file_size, keep_documents) for p in found.files
+            scan_file(p, engine, config.max_file_size, keep_documents, view) for p in found.files
         )
-        _collect(result, file_results)
+        _collect(result, file_results, cache, progress)
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor  # not on the pre-commit path
 
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
-        tasks = [
-            (tuple(config.extend_rules), selected, batch, config.max_file_size)
+        tasks: list[_Batch] = [
+            (tuple(config.extend_rules), selected, batch, config.max_file_size,
+             cache.view(batch) if cache is not None else None)
             for batch in _batches(found.files, jobs)
         ]
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             for batch_result in pool.map(_scan_batch, tasks):
-                _collect(result, batch_result)
+                _collect(result, batch_result, cache, progress)
+    if progress is not None:
+        progress.close()
+    if cache is not None:
+        cache.save()
+        result.notes.extend((str(cache.root), error) for error in cache.save_errors)
     if config.per_file_ignores:
         from keyguard.ignores import apply_per_file_ignores
 
@@ -348,8 +387,29 @@ def _is_excluded(path: str, is_dir: bool, *, config: Config) -> bool:
     return _config_excluded(path, config, is_dir=is_dir)
 
 
-def _collect(result: ScanResult, file_results: Iterable[FileResult]) -> None:
+def _open_cache(directory: str | os.PathLike[str], ruleset: RuleSet, selected: frozenset[str],
+                config: Config) -> ScanCache:
+    from pathlib import Path
+
+    from keyguard.cache import ScanCache, ruleset_key
+
+    texts = []
+    for pack in ruleset.packs:
+        try:
+            texts.append(Path(pack.path).read_bytes())
+        except OSError:
+            texts.append(pack.path.encode())
+    return ScanCache(Path(directory), ruleset_key(texts, selected, config))
+
+
+def _collect(result: ScanResult, file_results: Iterable[FileResult],
+             cache: ScanCache | None = None, progress: Progress | None = None) -> None:
     for fr in file_results:
+        if progress is not None:
+            progress.advance(fr.path)
+        if cache is not None and fr.cache_entry is not None:
+            cache.update(fr.path, fr.cache_entry)
+            fr.cache_entry = None
         if fr.skipped:
             result.skip(fr.skipped)
             if fr.skipped.startswith(("unreadable", "vanished", "not a regular", "too deeply")):
