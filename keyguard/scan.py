@@ -90,6 +90,10 @@ class Engine:
         return cls(ruleset, selected, token_rules, prefilter)
 
     @cached_property
+    def assignment_regexes(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(a.name_regex for a in self.ruleset.assignments)
+
+    @cached_property
     def python_detector(self) -> PythonDetector:
         from keyguard.detect.python import PythonDetector
 
@@ -121,13 +125,51 @@ def scan_document(document: Document, engine: Engine) -> list[Finding]:
     python_hits: list[Hit] = []
     if any(seg.python is not None for seg in document.segments):
         detector = engine.python_detector
-        # The parse is the expensive step: only when a key-shaped string or an SDK hint is there.
+        # The parse is the expensive step (~4 MB/s): only where it can change the answer.
         plain = document.kind == "python"
-        if candidates or detector.wants(document.segments, document_lower if plain else None):
+        if (
+            candidates and _parse_can_matter(hits, candidates, document, engine)
+        ) or detector.wants(document.segments, document_lower if plain else None):
             python_hits, notes = detector.run(document.segments)
             document.notes.extend(notes)
     hits = _merge(python_hits, hits)
     return [_to_finding(hit, document, engine.ruleset) for hit in hits if hit.rule.id in engine.selected]
+
+
+def _parse_can_matter(hits: list[Hit], candidates: list[str], document: Document,
+                      engine: Engine) -> bool:
+    """Whether the syntax tree can add to what the token detector found, given key-shaped
+    `candidates` (and when `PythonDetector.wants` is False: no call-site call, no
+    environment write, no assignment keyword in the document).
+
+    Then the tree only refines a token hit (call-site message, fixability) or names a
+    key through a credential-named assignment (`ibmtoken = "<key>"`, no context word). A
+    document whose candidates are all context-less look-alikes (digests, base64 test data)
+    outside such assignments gives the same findings unparsed: most of a quantum code base.
+    """
+    if any(hit.rule.type == "token" for hit in hits):
+        return True
+    regexes = engine.assignment_regexes
+    if not regexes:
+        return False
+    for segment in document.segments:
+        if segment.python is None:
+            continue
+        text = segment.text
+        for value in candidates:
+            at = text.find(value)
+            while at >= 0:
+                # The statement's start: this line and two before (a parenthesised value).
+                start = at
+                for _ in range(3):
+                    start = text.rfind("\n", 0, start) if start > 0 else -1
+                    if start < 0:
+                        break
+                names = _IDENTIFIER.findall(text, start + 1, at)
+                if any(regex.search(name) for regex in regexes for name in names):
+                    return True
+                at = text.find(value, at + len(value))
+    return False
 
 
 def _merge(preferred: list[Hit], others: list[Hit]) -> list[Hit]:
@@ -156,6 +198,7 @@ def _merge(preferred: list[Hit], others: list[Hit]) -> list[Hit]:
     return result
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KEY_SHAPED = re.compile(r"[A-Za-z0-9_+/=-]{20,}")
 
 
