@@ -133,12 +133,17 @@ class PythonDetector:
         # generic (`save(` alone is everywhere), and a pattern for a call of it. One pattern
         # per name: sre finds a literal prefix fast, an alternation slowly.
         gates: dict[tuple[str, str], tuple[bool, re.Pattern[str]]] = {}
+        # A generic name (`register`, `save`) resolves to a call site only through an import
+        # of it or of its parent (`qiskit.register`, `AccountManager.save`): see `_bound`.
+        self.generic_parents: dict[str, set[str]] = {}
         for cs in ruleset.call_sites:
             for callee in cs.callees:
                 parts = callee.split(".")
                 # A call with at least one argument: `IonQProvider()` reads the environment.
                 call = re.compile(re.escape(parts[-1]) + r"\s*\(\s*[^)\s]")
                 gates[(parts[-1], parts[0])] = (_distinctive(parts[-1]), call)
+                if not _distinctive(parts[-1]) and len(parts) >= 2:
+                    self.generic_parents.setdefault(parts[-1], set()).add(parts[-2])
         self.call_gates = [(name, root, distinct, pattern) for (name, root), (distinct, pattern) in gates.items()]
         # Names grouped by a lower-case anchor (a provider word, or the root module of a
         # generic name): a document lacking the anchor skips the whole group in one check.
@@ -170,7 +175,12 @@ class PythonDetector:
             if anchor not in lowered:
                 continue
             for name, root, distinct, pattern in gates:
-                if name in text and (distinct or root in text) and pattern.search(text):
+                if (
+                    name in text
+                    and (distinct or root in text)
+                    and pattern.search(text)
+                    and (distinct or self._bound(name, text))
+                ):
                     return True
         # Environment writes only (reads are everywhere in good code).
         if (
@@ -180,6 +190,27 @@ class PythonDetector:
         ):
             return True
         return any(k in text for k in self.literal_keywords)
+
+    def _bound(self, name: str, text: str) -> bool:
+        """Whether a generic call-site name can resolve to its SDK callable in `text`.
+
+        `_call_site` matches a generic name only by its full qualified name, so the name is
+        imported (`from qiskit import register`, in a parenthesised list too), or called on
+        its parent (`qiskit.register(`, `AccountManager.save(`), or on an alias of the parent
+        (`import qiskit as q` ... `q.register(`). Quantum code mentions `qiskit` everywhere;
+        `atexit.register(f)` must not cost a parse.
+        """
+        word = re.escape(name)
+        if re.search(rf"\bimport\s*\(?[\w\s,\\]*?\b{word}\b", text):
+            return True
+        for parent in self.generic_parents.get(name, ()):
+            dotted = re.escape(parent)
+            if re.search(rf"\b{dotted}\s*\.\s*{word}\s*\(", text):
+                return True
+            for alias in re.finditer(rf"\b{dotted}\s+as\s+(\w+)", text):
+                if re.search(rf"\b{re.escape(alias.group(1))}\s*\.\s*{word}\s*\(", text):
+                    return True
+        return False
 
     # -- public -------------------------------------------------------------------------
     def run(self, segments: Sequence[Segment]) -> tuple[list[Hit], list[str]]:
