@@ -18,6 +18,7 @@ import re
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from keyguard.detect.filters import is_placeholder, is_plausible_literal, is_plausible_token
 from keyguard.detect.tokens import Hit
@@ -176,9 +177,8 @@ class PythonDetector:
                 continue
             for name, root, distinct, pattern in gates:
                 if (
-                    name in text
-                    and (distinct or root in text)
-                    and pattern.search(text)
+                    (distinct or root in text)
+                    and _called(text, name, pattern)
                     and (distinct or self._bound(name, text))
                 ):
                     return True
@@ -201,16 +201,17 @@ class PythonDetector:
         `atexit.register(f)` must not cost a parse.
         """
         word = re.escape(name)
-        if re.search(rf"\bimport\s*\(?[\w\s,\\]*?\b{word}\b", text):
-            return True
         for parent in self.generic_parents.get(name, ()):
             dotted = re.escape(parent)
-            if re.search(rf"\b{dotted}\s*\.\s*{word}\s*\(", text):
+            call = _cached_regex(rf"{dotted}\s*\.\s*{word}\s*\(")
+            if next(_word_matches(text, parent, call), None):
                 return True
-            for alias in re.finditer(rf"\b{dotted}\s+as\s+(\w+)", text):
-                if re.search(rf"\b{re.escape(alias.group(1))}\s*\.\s*{word}\s*\(", text):
+            for alias in _word_matches(text, parent, _cached_regex(rf"{dotted}\s+as\s+(\w+)")):
+                name_call = _cached_regex(rf"{re.escape(alias.group(1))}\s*\.\s*{word}\s*\(")
+                if next(_word_matches(text, alias.group(1), name_call), None):
                     return True
-        return False
+        imported = _cached_regex(rf"import\s*\(?[\w\s,\\]*?\b{word}\b")
+        return next(_word_matches(text, "import", imported), None) is not None
 
     # -- public -------------------------------------------------------------------------
     def run(self, segments: Sequence[Segment]) -> tuple[list[Hit], list[str]]:
@@ -582,6 +583,35 @@ def _walk(tree: ast.AST) -> Iterator[ast.AST]:
                         push(item)
             elif isinstance(value, node_type):
                 push(value)
+
+
+def _called(text: str, name: str, pattern: re.Pattern[str]) -> bool:
+    """Whether `pattern` (a call of `name`) matches where `name` occurs: str.find is a skip
+    search, far faster than sre scanning for the pattern's literal prefix."""
+    pos = text.find(name)
+    while pos >= 0:
+        if pattern.match(text, pos):
+            return True
+        pos = text.find(name, pos + 1)
+    return False
+
+
+def _word_matches(text: str, word: str, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
+    """Matches of `pattern` (which starts with the literal `word`) where `word` starts a word:
+    like searching `\\b` + pattern, but found by str.find (sre has no fast scan for a pattern
+    that starts with `\\b`)."""
+    pos = text.find(word)
+    while pos >= 0:
+        if pos == 0 or not (text[pos - 1].isalnum() or text[pos - 1] == "_"):
+            match = pattern.match(text, pos)
+            if match:
+                yield match
+        pos = text.find(word, pos + 1)
+
+
+@lru_cache(maxsize=256)
+def _cached_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
 
 
 def _short_name(qualified: str) -> str:
