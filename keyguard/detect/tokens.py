@@ -43,7 +43,10 @@ def _pattern_min_width(pattern: re.Pattern[str]) -> int:
 
 _KEY_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+/=-"
 # Key characters -> 1, everything else -> 0 (one byte per character, see key_runs).
-_RUN_TABLE = bytes(1 if i in _KEY_CHARS else 0 for i in range(256))
+_RUN_FLAGS = bytearray(256)
+for _char in _KEY_CHARS:
+    _RUN_FLAGS[_char] = 1
+_RUN_TABLE = bytes(_RUN_FLAGS)
 
 
 def key_runs(text: str, length: int) -> Iterator[tuple[int, int]]:
