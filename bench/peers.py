@@ -14,7 +14,9 @@ hook   pre-commit style: 5 small files (3 .py, 1 notebook, 1 .env): `python -c p
 tree   whole tree: `keyguard scan --no-cache .` vs `betterleaks fs .` on each --tree (default:
        the real repositories under /work/real) and on a generated tree of 100% quantum code
        (stdlib sources, each with a qiskit import and a few planted fake keys; see speed.py).
-       Wall time, MB/s, peak RSS (of the largest process), and the ratio to betterleaks.
+       Each tree is first copied without its .git folder (betterleaks fs would read the
+       packed history too, keyguard lists the work tree with git), so both read the same
+       files. Wall time, MB/s, peak RSS (of the largest process), and the ratio.
 cache  the generated tree scanned with an empty cache, then again unchanged.
 
 Timings on a shared machine are noisy: every figure is a median over interleaved runs, and
@@ -173,12 +175,17 @@ def tree(args: argparse.Namespace) -> None:
         quantum_tree(generated, args.mb)
         env = {**ENV, "KEYGUARD_CACHE_DIR": str(Path(tmp) / "cache")}
         print(f"whole tree: medians of {args.tree_runs} interleaved runs, {os.cpu_count()} cores")
-        for target in [*trees, generated]:
+        for source in [*trees, generated]:
+            target = source
+            if source != generated:
+                target = Path(tmp) / "copies" / source.name
+                shutil.copytree(source, target, symlinks=True,
+                                ignore=shutil.ignore_patterns(".git"))
             files, size = _size(target)
             stats = interleaved(_tree_commands(args, env), target, args.tree_runs)
             mb = size / 1024 / 1024
             kg, bl = stats["keyguard"], stats["betterleaks"]
-            label = "generated 100% quantum code" if target == generated else target.name
+            label = "generated 100% quantum code" if target == generated else source.name
             print(f"  {label}: {files} files, {mb:.0f} MB")
             for name, s in stats.items():
                 print(f"    {name:12s} {s['median']:6.2f} s  {mb / s['median']:6.1f} MB/s  "

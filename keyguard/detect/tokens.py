@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -142,7 +142,9 @@ class ContextProbe:
     index: LineIndex
     extra_lower: str
     path_lower: str
-    document_lower: str = ""
+    # The whole document lower-cased, or a function giving it (a notebook's JSON with its
+    # images is lowered only if a match ever needs document-wide context).
+    document_lower: str | Callable[[], str] = ""
     document_context: dict[str, bool] = field(default_factory=dict)
 
     def confidence(self, provider: Provider, offset: int) -> Confidence | None:
@@ -165,6 +167,8 @@ class ContextProbe:
         # Once per provider and document: a file of many matches must stay linear.
         cached = self.document_context.get(provider_id)
         if cached is None:
+            if callable(self.document_lower):
+                self.document_lower = self.document_lower()
             cached = self.document_context[provider_id] = has_keyword(self.document_lower, keywords)
         return cached
 
@@ -247,7 +251,7 @@ def find_tokens(
     path: str,
     ruleset: RuleSet,
     rules: Sequence[Rule],
-    document_lower: str = "",
+    document_lower: str | Callable[[], str] = "",
     candidates: list[str] | None = None,
     lower: str | None = None,
 ) -> list[Hit]:
