@@ -109,7 +109,7 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="keyguard")
 def cli() -> None:
-    """keyguard: find, fix and verify leaked quantum-cloud credentials (IonQ, IBM Quantum)."""
+    """keyguard: find, fix and verify leaked quantum-cloud credentials (`keyguard rules` lists the providers)."""
 
 
 @cli.command()
@@ -150,7 +150,7 @@ def cli() -> None:
               help="Ask each provider whether the keys found are live: sends each distinct key "
                    "to its provider's official endpoint (opt-in; see README \"Verification\").")
 @click.option("--verify-legacy", is_flag=True,
-              help="Also query the retired legacy IBM Quantum login (implies --verify).")
+              help="Also query the endpoints of retired platforms (rules marked legacy; implies --verify).")
 @click.option("--verify-timeout", type=click.FloatRange(min=0, min_open=True), default=10.0,
               show_default=True, help="Seconds per verification request.")
 @click.option("--verify-per-host", type=click.IntRange(min=1), default=1, show_default=True,
@@ -307,7 +307,7 @@ def _print_verification(summary: dict[str, Any], quiet: bool) -> None:
               show_default=True)
 @click.option("--show-secrets", is_flag=True, help="Print secrets unredacted.")
 @click.option("--verify-legacy", is_flag=True,
-              help="Also query the retired legacy IBM Quantum login.")
+              help="Also query the endpoints of retired platforms (rules marked legacy).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0,
               show_default=True, help="Seconds per request.")
 @click.option("--per-host", type=click.IntRange(min=1), default=1, show_default=True,

@@ -81,10 +81,32 @@ class Engine:
         keywords: set[str] = set()
         for provider in ruleset.providers.values():
             keywords.update(provider.keywords)
+            # A file that names a credential file (`dwave.conf`) may hold what it holds.
+            keywords.update(cf.name.rsplit("/", 1)[-1].lower() for cf in provider.credential_files)
         for rule in token_rules:
             keywords.update(rule.keywords)
+        # A call site's module is enough: `from dwave.system import DWaveSampler` names no
+        # provider keyword but is the provider's SDK.
+        for cs in ruleset.call_sites:
+            keywords.update(callee.split(".")[0].lower() for callee in cs.callees)
         prefilter = None if unanchored else tuple(sorted(keywords))
         return cls(ruleset, selected, token_rules, prefilter)
+
+    @cached_property
+    def credential_file_names(self) -> tuple[str, ...]:
+        """Last path components of the packs' credential files (a cheap first check)."""
+        return tuple(sorted({
+            cf.name.rsplit("/", 1)[-1] for p in self.ruleset.providers.values() for cf in p.credential_files
+        }))
+
+    def is_credential_file(self, path: str) -> bool:
+        """Whether `path` is one of the packs' credential files (it passes by name)."""
+        name = path.replace("\\", "/").rsplit("/", 1)[-1]
+        if name not in self.credential_file_names:
+            return False
+        from keyguard.detect.credential_files import matching_files
+
+        return bool(matching_files(self.ruleset, path))
 
     @cached_property
     def python_detector(self) -> PythonDetector:
@@ -116,12 +138,19 @@ def scan_document(document: Document, engine: Engine) -> list[Finding]:
             )
         )
     python_hits: list[Hit] = []
+    if engine.is_credential_file(document.path):
+        from keyguard.detect.credential_files import find_credential_values, matching_files
+
+        files = matching_files(engine.ruleset, document.path)
+        for i, segment in enumerate(document.segments):
+            python_hits.extend(find_credential_values(segment, i, files, engine.ruleset, engine.selected))
     if any(seg.python is not None for seg in document.segments):
         detector = engine.python_detector
         # The parse is the expensive step: only when a key-shaped string or an SDK hint is there.
         plain = document.kind == "python"
         if candidates or detector.wants(document.segments, document_lower if plain else None):
-            python_hits, notes = detector.run(document.segments)
+            found, notes = detector.run(document.segments)
+            python_hits.extend(found)
             document.notes.extend(notes)
     hits = _merge(python_hits, hits)
     return [_to_finding(hit, document, engine.ruleset) for hit in hits if hit.rule.id in engine.selected]
@@ -234,7 +263,7 @@ def scan_bytes(path: str, data: bytes, engine: Engine, keep_document: bool = Fal
     if b"\0" in data[:_SNIFF]:
         result.skipped = "binary file"
         return result
-    if not engine.passes_prefilter(data.lower()):
+    if not engine.passes_prefilter(data.lower()) and not engine.is_credential_file(path):
         return result
     document = read_document(path, data)
     result.findings = scan_document(document, engine)
