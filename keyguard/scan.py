@@ -85,10 +85,16 @@ class Engine:
             keywords.update(cf.name.rsplit("/", 1)[-1].lower() for cf in provider.credential_files)
         for rule in token_rules:
             keywords.update(rule.keywords)
-        # A call site's module is enough: `from dwave.system import DWaveSampler` names no
-        # provider keyword but is the provider's SDK.
+        # A call site's module is enough: a file calling it names every part of its path up
+        # to the call (in the import or the call), so a callee whose path holds none of its
+        # provider's keywords adds its root module (`cirq.ionq.Service` is covered by "ionq";
+        # a root like `cirq` alone would let every Cirq file through).
         for cs in ruleset.call_sites:
-            keywords.update(callee.split(".")[0].lower() for callee in cs.callees)
+            own = ruleset.providers[cs.provider].keywords
+            for callee in cs.callees:
+                named = f"{callee} {cs.when_first_arg_startswith or ''}".lower()
+                if not any(k in named for k in own):
+                    keywords.add(callee.split(".")[0].lower())
         prefilter = None if unanchored else tuple(sorted(keywords))
         return cls(ruleset, selected, token_rules, prefilter)
 

@@ -151,11 +151,23 @@ def test_prefilter_keywords_include_call_site_modules(acme_pack):
     ruleset = load_ruleset((acme_pack,))
     engine = Engine.build(ruleset, ruleset.select(None, None))
     assert engine.prefilter is not None and "acmeq" in engine.prefilter
+    # Every call site's path holds a prefilter word (its root module, or a keyword).
     for cs in ruleset.call_sites:
         for callee in cs.callees:
-            assert callee.split(".")[0].lower() in engine.prefilter
+            named = f"{callee} {cs.when_first_arg_startswith or ''}".lower()
+            assert any(k in named for k in engine.prefilter), callee
     assert engine.is_credential_file(os.path.join("x", ".acmeq", "qirc"))
     assert not engine.is_credential_file("qirc")
+
+
+def test_a_call_site_outside_the_keywords_passes_the_prefilter(tmp_path, monkeypatch, acme_pack):
+    text = ACME_PACK.replace('keywords = ["acmeq"]', 'keywords = ["acme quantum"]')
+    text = text.replace("acmeq.credentials.save_account", "qcloud_sdk.credentials.save_account")
+    pack = tmp_path / "packs" / "other.toml"
+    pack.write_text(text, encoding="utf-8")
+    (tmp_path / "a.py").write_text('from qcloud_sdk.credentials import save_account\nsave_account("lab-token-2024-xyz!")\n')
+    result = scan_tree(tmp_path, monkeypatch, ["a.py"], extend_rules=(str(pack),))
+    assert rule_lines(result.findings) == [("KG902", 2)]
 
 
 @pytest.mark.parametrize("call", [
