@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import string
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
@@ -585,24 +585,14 @@ def build_ruleset(packs: Iterable[RulePack]) -> RuleSet:
             if ref not in rules:
                 raise RulePackError(f"{pack.path}: refers to unknown rule {ref}")
     ruleset = RuleSet(packs=packs, rules=rules, providers=providers)
-    # User packs' markers are checked on load; the built-in packs' by the test suite (every
-    # built-in example runs there), which keeps the fake-key generator off the hook's path.
-    builtin = {str(p) for p in builtin_pack_paths()}
-    user = [p for p in packs if p.path not in builtin]
-    if any(ex.code for p in user for ex in p.examples):
-        _check_markers(ruleset, user)
+    _check_markers(ruleset)
     return ruleset
 
 
 _MARKER_TEXT = re.compile(r"\{\{([^{}\n]*)\}\}")
 
 
-def check_markers(ruleset: RuleSet, packs: Sequence[RulePack] | None = None) -> None:
-    """Public form of the marker check (tests run it on the built-in packs)."""
-    _check_markers(ruleset, ruleset.packs if packs is None else packs)
-
-
-def _check_markers(ruleset: RuleSet, packs: Sequence[RulePack]) -> None:
+def _check_markers(ruleset: RuleSet) -> None:
     """Every `{{marker}}` in an example must be one the fake-key generator can fill.
 
     The generator (keyguard.fakes) says which: `known_markers(ruleset)` when it offers one
@@ -612,7 +602,7 @@ def _check_markers(ruleset: RuleSet, packs: Sequence[RulePack]) -> None:
 
     known = getattr(fakes, "known_markers", None)
     names = known(ruleset) if known is not None else None
-    for pack in packs:
+    for pack in ruleset.packs:
         for i, ex in enumerate(pack.examples):
             for match in _MARKER_TEXT.finditer(ex.code + "\n" + (ex.fixed or "")):
                 marker = match.group(0)
