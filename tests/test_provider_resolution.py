@@ -73,12 +73,12 @@ argument = "token"
 position = 0
 rules = ["KG901"]
 persist_rule = "KG903"
-saves_to = "~/.acmeq/qirc"
+saves_to = "~/.acmeq/acmerc"
 
 [[credential_file]]
-name = ".acmeq/qirc"
+name = ".acmeq/acmerc"
 format = "json"
-path = "~/.acmeq/qirc"
+path = "~/.acmeq/acmerc"
 keys = ["token"]
 rules = ["KG901"]
 '''
@@ -120,7 +120,7 @@ def test_save_account_resolves_to_the_pack_of_its_module(tmp_path, monkeypatch, 
     assert by_rule["KG901"].env_var == "ACMEQ_TOKEN"
     assert "acmeq.example/account/tokens" in by_rule["KG901"].message
     assert "IBM" not in by_rule["KG901"].message + by_rule["KG902"].message
-    assert "~/.acmeq/qirc" in by_rule["KG903"].message
+    assert "~/.acmeq/acmerc" in by_rule["KG903"].message
 
 
 def test_an_unresolved_tail_claimed_by_two_providers_needs_an_import(tmp_path, monkeypatch, acme_pack):
@@ -138,13 +138,14 @@ def test_a_credential_file_passes_the_prefilter_by_name(tmp_path, monkeypatch, a
     folder.mkdir(parents=True)
     key = _hex40("file")
     # Nothing in the text names the provider: the file name is enough.
-    (folder / "qirc").write_text(json.dumps({"token": key, "other": "x"}) + "\n")
-    (folder / "qirc2").write_text(json.dumps({"token": key}) + "\n")
+    (folder / "acmerc").write_text(json.dumps({"token": key, "other": "x"}) + "\n")
+    (tmp_path / "home" / "settings.json").write_text(json.dumps({"token": key}) + "\n")
     result = scan_tree(tmp_path, monkeypatch, extend_rules=(acme_pack,))
-    assert [(f.location.path, f.rule_id, f.location.line) for f in result.findings] == [
-        ("home/.acmeq/qirc", "KG901", 1)
+    acme = [f for f in result.findings if f.provider == "Acme Quantum"]
+    assert [(f.location.path, f.rule_id, f.location.line) for f in acme] == [
+        ("home/.acmeq/acmerc", "KG901", 1)
     ]
-    assert result.findings[0].secret.reveal() == key
+    assert acme[0].secret.reveal() == key
 
 
 def test_prefilter_keywords_include_call_site_modules(acme_pack):
@@ -156,8 +157,8 @@ def test_prefilter_keywords_include_call_site_modules(acme_pack):
         for callee in cs.callees:
             named = f"{callee} {cs.when_first_arg_startswith or ''}".lower()
             assert any(k in named for k in engine.prefilter), callee
-    assert engine.is_credential_file(os.path.join("x", ".acmeq", "qirc"))
-    assert not engine.is_credential_file("qirc")
+    assert engine.is_credential_file(os.path.join("x", ".acmeq", "acmerc"))
+    assert not engine.is_credential_file("acmerc")
 
 
 def test_a_call_site_outside_the_keywords_passes_the_prefilter(tmp_path, monkeypatch, acme_pack):
