@@ -203,6 +203,9 @@ class Finding:
     fixable: bool = False
     verification: Verification = NOT_CHECKED
     fingerprint: str = field(default="")
+    # False for notices whose matched text is not a credential (KG205: the save_account()
+    # call with an environment read): text output then shows no "[redacted]" value.
+    is_secret: bool = True
 
     def __post_init__(self) -> None:
         if not self.fingerprint:
