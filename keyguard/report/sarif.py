@@ -242,8 +242,9 @@ def _result(finding: Finding, rule_index: int, uri: str, occurrence: int) -> dic
         "confidence": finding.confidence.label,
         "provider": finding.provider,
         "kind": finding.kind,
-        "redacted": finding.secret.redacted,
     }
+    if finding.is_secret:
+        properties["redacted"] = finding.secret.redacted
     if finding.env_var:
         properties["env_var"] = finding.env_var
     if finding.context:
