@@ -4,9 +4,10 @@
     keyguard rules [RULE]      list the rules, or explain one with its examples
     keyguard verify            ask providers whether keys (report or stdin) are live
 
-Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage, configuration or internal
-error (or nothing could be scanned). Machine output goes to stdout or --output; the summary,
-notes and progress go to stderr.
+Exit codes: 0 no finding at or above --fail-on (also: nothing to scan, with a warning), 1
+findings, 2 usage, configuration or internal error, or a scan that did not complete (a path
+that does not exist; --exit-zero never hides it). Machine output goes to stdout or --output;
+the summary, notes and progress go to stderr.
 """
 
 from __future__ import annotations
