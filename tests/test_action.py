@@ -462,8 +462,11 @@ def test_a_scan_that_errors_fails_and_uploads_nothing(runner_for, broken: str) -
 def test_nothing_scanned_is_said_in_the_summary(runner_for) -> None:
     runner = runner_for({"assets/logo.png": "\0"})
     proc = runner.run("scan", paths="assets")
-    assert proc.returncode == 0, proc.stderr
-    assert "No file was scanned" in runner.summary
+    assert proc.returncode == 0, proc.stderr  # not an error (see README "Exit codes")...
+    assert "No file was scanned" in runner.summary and "not uploaded" in runner.summary
+    # ...but a SARIF of nothing would close every open alert: it is not uploaded.
+    assert runner.outputs["scan"]["sarif-upload"] == "false"
+    assert not runner.step_if("upload-sarif")
 
 
 @pytest.mark.slow
