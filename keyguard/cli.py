@@ -250,7 +250,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
                             force_exclude=force_exclude)
     else:
         result = scan_paths(paths, config, force_exclude=force_exclude)
-    for name in result.excluded_named:
+    for name in [] if quiet else result.excluded_named:
         click.echo(f"keyguard: warning: {name}: matches `exclude` in the configuration but was "
                    "named explicitly, so it is scanned (--force-exclude skips it)", err=True)
     if verbose:
@@ -600,7 +600,10 @@ def baseline(ctx: click.Context, paths: tuple[str, ...], baseline_file: str | No
     result = scan_paths(paths, config)
     for error in result.errors:
         click.echo(f"keyguard: error: {error}", err=True)
-    if result.files_scanned == 0 and result.errors:
+    if result.errors:
+        # An incomplete scan must not write a baseline: --prune would drop the entries of
+        # every path it could not see.
+        click.echo(f"keyguard: the scan did not complete; {target} was not written", err=True)
         ctx.exit(EXIT_ERROR)
     exists = os.path.exists(target)
     if prune:

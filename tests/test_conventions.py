@@ -292,3 +292,28 @@ def test_kg205_message_keeps_its_advice_unredacted(tmp_path: Path) -> None:
         assert 'token=os.environ[\\"QISKIT_IBM_TOKEN\\"]' in out or \
             'token=os.environ["QISKIT_IBM_TOKEN"]' in out
         assert "chars)" not in out
+
+
+def test_baseline_from_an_incomplete_scan_is_not_written(tmp_path: Path) -> None:
+    """`keyguard baseline --prune missing ok.py` would drop every entry under `missing`."""
+    fakes = FakeKeys("baseline-errors")
+    (tmp_path / "a.py").write_text(leak(fakes.ibm_key()))
+    (tmp_path / "b.py").write_text(leak(fakes.ibm_key()))
+    assert run(["baseline", "a.py", "b.py"], tmp_path).returncode == 0
+    before = (tmp_path / ".keyguard-baseline.json").read_text()
+    (tmp_path / "b.py").rename(tmp_path / "moved.py")
+    for args in (["baseline", "--prune", "a.py", "b.py"], ["baseline", "a.py", "b.py"]):
+        proc = run(args, tmp_path)
+        assert proc.returncode == 2 and "b.py: no such file or directory" in proc.stderr
+        assert "was not written" in proc.stderr
+        assert (tmp_path / ".keyguard-baseline.json").read_text() == before
+
+
+def test_quiet_keeps_errors_and_drops_warnings(tmp_path: Path, key: str) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.keyguard]\nexclude = ["gen/"]\n')
+    (tmp_path / "gen").mkdir()
+    (tmp_path / "gen" / "a.py").write_text(leak(key))
+    proc = run(["scan", "-q", "gen/a.py", "missing"], tmp_path)
+    assert proc.returncode == 2
+    assert "warning" not in proc.stderr and "keyguard: error: missing" in proc.stderr
+    assert proc.stdout.startswith("gen/a.py:2:")
