@@ -411,8 +411,10 @@ def _compile_spec(patterns: tuple[str, ...], where: str = "") -> Any:
 
     try:
         return pathspec.GitIgnoreSpec.from_lines(patterns)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{where}: invalid pattern: {exc}") from None
+    except (ValueError, TypeError, re.error) as exc:
+        # re.error: a bracket pathspec turns into a bad regex class (`[z-a]`).
+        shown = patterns[0] if len(patterns) == 1 else ", ".join(patterns)
+        raise ConfigError(f"{where}: invalid pattern {shown!r}: {exc}") from None
 
 
 def _match_path(path: str, root: str, is_dir: bool) -> str:

@@ -53,7 +53,13 @@ class FileResult:
 
 @dataclass
 class ScanResult:
-    """Outcome of a whole scan. `skipped` counts files per reason; `errors` are messages."""
+    """Outcome of a whole scan. `skipped` counts files per reason; `errors` are messages.
+
+    `scanned_files` and `skipped_files` ((path, reason)) name the files (`--verbose`, SARIF
+    notifications); `excluded_named` lists files named on the command line that `exclude`
+    matches and that were scanned anyway (no `force_exclude`). A scan with `errors` did not
+    complete: some path the user asked for was not scanned.
+    """
 
     findings: list[Finding] = field(default_factory=list)
     files_scanned: int = 0
@@ -61,6 +67,9 @@ class ScanResult:
     notes: list[tuple[str, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     ignored: list[tuple[Finding, str]] = field(default_factory=list)
+    scanned_files: list[str] = field(default_factory=list)
+    skipped_files: list[tuple[str, str]] = field(default_factory=list)
+    excluded_named: list[str] = field(default_factory=list)
 
     def skip(self, reason: str, count: int = 1) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + count
@@ -159,7 +168,8 @@ def scan_document(document: Document, engine: Engine) -> list[Finding]:
     else:
         document_lower = document.raw_text.lower()
     for i, segment in enumerate(document.segments):
-        lower = document_lower if segment.text is document.raw_text else None
+        # A notebook that is not JSON is read as one plain segment: lower it here.
+        lower = document_lower if segment.text is document.raw_text and isinstance(document_lower, str) else None
         hits.extend(
             find_tokens(
                 segment, i, document.path, engine.ruleset, engine.token_rules, document_lower, candidates, lower
@@ -312,6 +322,7 @@ def _to_finding(hit: Hit, document: Document, ruleset: RuleSet) -> Finding:
         context=hit.where,
         fixable=_fixable(hit, segment),
         saves_to=hit.saves_to,
+        is_secret=not behaviour(hit.rule).value_is_code,
     )
 
 
@@ -431,10 +442,12 @@ def _batches(paths: Sequence[str], parts: int) -> Iterable[list[str]]:
 
 def scan_paths(
     paths: Sequence[str], config: Config, *, keep_documents: bool = False,
+    force_exclude: bool = False,
     cache_dir: str | os.PathLike[str] | None = None, progress: Progress | None = None,
 ) -> ScanResult:
     """Discover and scan `paths` with `config`. Errors are collected, never raised.
 
+    force_exclude: apply `exclude` to paths named in `paths` too (see `discover`).
     cache_dir: folder of the findings cache (keyguard.cache); None scans every file. Not
     used with `keep_documents` (the fixer needs each file's document). progress: told of
     each finished file (keyguard.progress), on a terminal only.
@@ -442,8 +455,10 @@ def scan_paths(
     ruleset = load_ruleset(tuple(config.extend_rules))
     selected = ruleset.select(config.select, config.ignore)
     engine = _engine(tuple(config.extend_rules), selected)
-    found = discover(paths, partial(_is_excluded, config=config) if config.exclude else None)
-    result = ScanResult(errors=list(found.errors))
+    found = discover(paths, partial(_is_excluded, config=config) if config.exclude else None,
+                     force_exclude=force_exclude)
+    result = ScanResult(errors=list(found.errors), skipped_files=list(found.skipped_files),
+                        excluded_named=list(found.excluded_named))
     result.notes.extend((text.split(": ", 1)[0], text.split(": ", 1)[1]) for text in found.problems)
     for reason, count in found.skipped.items():
         result.skip(reason, count)
@@ -488,6 +503,35 @@ def scan_paths(
     return result
 
 
+def scan_stdin(data: bytes, name: str, config: Config, *, force_exclude: bool = False) -> ScanResult:
+    """Scan `data` (standard input) as if it were the file `name` (`keyguard scan -`).
+
+    `name` picks the file type and is the reported path; `exclude` applies to it only with
+    `force_exclude` (ruff's `--stdin-filename` rules), `per-file-ignores` always.
+    """
+    ruleset = load_ruleset(tuple(config.extend_rules))
+    engine = _engine(tuple(config.extend_rules), ruleset.select(config.select, config.ignore))
+    result = ScanResult()
+    if config.exclude and _config_excluded(name, config):
+        if force_exclude:
+            result.skip("excluded by configuration")
+            result.skipped_files.append((name, "excluded by configuration"))
+            return result
+        result.excluded_named.append(name)
+    try:
+        file_result = scan_bytes(name, data, engine)
+    except RecursionError:
+        file_result = FileResult(name, skipped="too deeply nested to analyse")
+    _collect(result, [file_result])
+    if config.per_file_ignores:
+        from keyguard.ignores import apply_per_file_ignores
+
+        result.findings, per_file = apply_per_file_ignores(result.findings, config)
+        result.ignored.extend(per_file)
+    result.findings.sort(key=Finding.sort_key)
+    return result
+
+
 def _is_excluded(path: str, is_dir: bool, *, config: Config) -> bool:
     return _config_excluded(path, config, is_dir=is_dir)
 
@@ -517,10 +561,12 @@ def _collect(result: ScanResult, file_results: Iterable[FileResult],
             fr.cache_entry = None
         if fr.skipped:
             result.skip(fr.skipped)
+            result.skipped_files.append((fr.path, fr.skipped))
             if fr.skipped.startswith(("unreadable", "vanished", "not a regular", "too deeply")):
                 result.notes.append((fr.path, f"skipped, {fr.skipped}"))
             continue
         result.files_scanned += 1
+        result.scanned_files.append(fr.path)
         result.findings.extend(fr.findings)
         result.ignored.extend(fr.ignored)
         result.notes.extend((fr.path, note) for note in fr.notes)
