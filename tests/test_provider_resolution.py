@@ -96,14 +96,21 @@ def _hex40(seed: str) -> str:
     return FakeKeys(seed).hex(40)
 
 
-def test_save_account_imported_from_another_sdk_is_not_ibm(tmp_path, monkeypatch):
-    # No pack knows this module: the call is nobody's, however IBM-ish the rest of the file.
-    (tmp_path / "a.py").write_text(
-        "import qiskit\nfrom quantuminspire.credentials import save_account\n"
-        f'save_account("{_hex40("qi")}")\n'
-    )
+@pytest.mark.parametrize("code", [
+    "from quantuminspire.credentials import save_account\nsave_account({key!r})\n",
+    "from quantuminspire.credentials import save_account as sa\nsa({key!r})\n",
+    "import quantuminspire.credentials as qc\nqc.save_account({key!r})\n",
+    "from quantuminspire import credentials\ncredentials.save_account(token={key!r})\n",
+    "from quantuminspire.credentials import save_account\nsave_account('lab-token-2024-xyz!')\n",
+])
+def test_save_account_imported_from_another_sdk_is_not_ibm(code, tmp_path, monkeypatch):
+    # Whether or not a pack knows this module, the call is never IBM's, however IBM-ish the
+    # rest of the file (issue 8: it was reported as KG203 and fixed to QISKIT_IBM_TOKEN).
+    source = "import qiskit\nfrom qiskit_ibm_runtime import QiskitRuntimeService\n" + code.format(key=_hex40("qi"))
+    (tmp_path / "a.py").write_text(source)
     result = scan_tree(tmp_path, monkeypatch)
     assert [f for f in result.findings if f.provider.startswith("IBM")] == []
+    assert all("QISKIT_IBM_TOKEN" not in f.message for f in result.findings)
 
 
 def test_save_account_resolves_to_the_pack_of_its_module(tmp_path, monkeypatch, acme_pack):
