@@ -217,3 +217,32 @@ def test_every_call_site_of_every_pack_is_found_through_an_alias(tmp_path, monke
     missing = [callee for name, rule, callee in files if (name, rule) not in found]
     assert missing == []
     assert len(files) > 20
+
+
+def test_a_user_pack_works_end_to_end_in_notebooks_dotenv_and_fix(tmp_path, monkeypatch, acme_pack):
+    """A provider that is not built in, from its TOML alone: an aliased call across notebook
+    cells, a positional argument, a `.env` line, and `--fix` rewriting the cell."""
+    import nbformat
+    from click.testing import CliRunner
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from keyguard.cli import cli
+
+    key = _hex40("e2e")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".keyguard.toml").write_text(f"extend-rules = [{acme_pack!r}]\n")
+    nb = new_notebook(cells=[
+        new_code_cell("from acmeq.credentials import save_account as keep"),
+        new_code_cell(f'keep("{key}")'),
+    ])
+    nbformat.write(nb, tmp_path / "run.ipynb")
+    (tmp_path / ".env").write_text(f"ACMEQ_TOKEN={key}\n")
+    runner = CliRunner()
+    scanned = runner.invoke(cli, ["scan", "--format", "json", "."])
+    report = json.loads(scanned.stdout)
+    found = sorted((f["path"], f["rule"]) for f in report["findings"])
+    assert found == [(".env", "KG901"), ("run.ipynb", "KG901")], scanned.output
+    fixed = runner.invoke(cli, ["scan", "--fix", "run.ipynb"])
+    assert fixed.exit_code == 1  # a file changed
+    cell = nbformat.read(tmp_path / "run.ipynb", as_version=4).cells[1].source
+    assert key not in cell and 'os.environ["ACMEQ_TOKEN"]' in cell
