@@ -187,6 +187,11 @@ def cli() -> None:
               help="Worker processes (0: one per core).")
 @click.option("--max-file-size", type=click.IntRange(min=1), default=None,
               help="Skip files larger than this many MB [default: 10].")
+@click.option("--no-cache", is_flag=True,
+              help="Scan every file again: neither read nor write the findings cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help="Findings cache folder [default: $KEYGUARD_CACHE_DIR, the cache-dir setting, "
+                   "else .keyguard_cache beside the config file].")
 @click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False), default=None,
               help="Report only findings not in this baseline (see `keyguard baseline`).")
 @click.option("--show-ignored", is_flag=True,
@@ -220,7 +225,8 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
          fix_: bool = False, diff: bool = False, verify_: bool = False,
          verify_legacy: bool = False, verify_timeout: float = 10.0,
          verify_per_host: int = 1, stdin_filename: str | None = None, statistics: bool = False,
-         verbose: bool = False, force_exclude: bool = False) -> None:
+         verbose: bool = False, force_exclude: bool = False, no_cache: bool = False,
+         cache_dir: str | None = None) -> None:
     """Scan PATHS (files or directories; default: .; `-`: standard input) for leaked credentials."""
     from keyguard.scan import scan_paths, scan_stdin
 
@@ -249,7 +255,8 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
         result = scan_stdin(sys.stdin.buffer.read(), stdin_filename or "-", config,
                             force_exclude=force_exclude)
     else:
-        result = scan_paths(paths, config, force_exclude=force_exclude)
+        result = scan_paths(paths, config, force_exclude=force_exclude,
+                            **_speed_options(config, quiet, no_cache, cache_dir))
     for name in [] if quiet else result.excluded_named:
         click.echo(f"keyguard: warning: {name}: matches `exclude` in the configuration but was "
                    "named explicitly, so it is scanned (--force-exclude skips it)", err=True)
@@ -318,6 +325,22 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
     if summary["failing"] and not exit_zero:
         ctx.exit(EXIT_FINDINGS)
     ctx.exit(EXIT_CLEAN)
+
+
+def _speed_options(config: Config, quiet: bool, no_cache: bool,
+                   cache_dir: str | None) -> dict[str, Any]:
+    """scan_paths' cache folder (None with --no-cache or `cache = false`) and progress bar
+    (only on a terminal, never in CI or with -q)."""
+    from keyguard.progress import Progress, wanted
+
+    options: dict[str, Any] = {"cache_dir": None, "progress": None}
+    if not no_cache and config.cache:
+        from keyguard.cache import cache_directory
+
+        options["cache_dir"] = cache_directory(config, cache_dir)
+    if wanted(quiet=quiet):
+        options["progress"] = Progress()
+    return options
 
 
 def _fix_or_diff(findings: list[Finding], config: Config, *, write: bool, show_secrets: bool,

@@ -19,6 +19,8 @@ SKIP_DIRS = frozenset({
     ".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache",
     ".tox", ".nox", ".venv", "venv", "node_modules", ".ipynb_checkpoints", "site-packages",
 })
+# keyguard's own findings cache (keyguard.cache): skipped without a word in the summary.
+OWN_CACHE_DIR = ".keyguard_cache"
 # Extensions that are never text: skipped without reading.
 BINARY_SUFFIXES = frozenset({
     ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".ico", ".webp", ".pdf", ".zip", ".gz", ".tgz",
@@ -86,6 +88,8 @@ def _walk(directory: str, discovery: Discovery) -> Iterator[str]:
     for root, dirs, files in os.walk(directory, onerror=onerror, followlinks=False):
         kept = []
         for d in dirs:
+            if d == OWN_CACHE_DIR:
+                continue
             if d in SKIP_DIRS:
                 discovery.skip("VCS, cache or virtual-environment directory",
                                _display(os.path.join(root, d)))

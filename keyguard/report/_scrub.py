@@ -19,7 +19,7 @@ def secret_map(findings: Iterable[Finding]) -> dict[str, str]:
     """
     pairs = {}
     for finding in findings:
-        if finding.value_is_code:  # a KG205 notice matched `os.environ[...]`: not a secret
+        if not finding.is_secret:  # a KG205 notice matched `os.environ[...]`: not a secret
             continue
         raw = finding.secret.reveal()
         # Very short values (a persist rule's placeholder, an empty literal) would mangle

@@ -191,7 +191,7 @@ def _result(finding: Finding, rule_index: int, uri: str, occurrence: int) -> dic
         "provider": finding.provider,
         "kind": finding.kind,
     }
-    if not finding.value_is_code:
+    if finding.is_secret:
         properties["redacted"] = finding.secret.redacted
     if finding.env_var:
         properties["env_var"] = finding.env_var

@@ -35,7 +35,7 @@ def render_finding(finding: Finding, *, color: bool = False, show_secret: bool =
         if finding.verification.detail:
             state += f": {finding.verification.detail}"
         extras.append(f"[{state}]")
-    if not finding.value_is_code:  # a notice (KG205) matched code, not a key: nothing to redact
+    if finding.is_secret:  # a notice (KG205) matched code, not a key: nothing to redact
         extras.append(f"[{finding.secret.reveal() if show_secret else finding.secret.redacted}]")
     return f"{line} {' '.join(extras)}"
 
