@@ -71,8 +71,15 @@ class Baseline:
         return self.path.parent
 
     def key(self, finding: Finding) -> tuple[str, str, str]:
-        """(baseline-relative path, rule id, fingerprint) of a finding."""
-        rel = _relative_to(finding.location.path, self.directory)
+        """(baseline-relative path, rule id, fingerprint) of a finding.
+
+        The path is stored as `keyguard.redact.safe_text` prints it: a folder or file named
+        after a key is redacted, control characters and undecodable bytes are escaped (the
+        file is committed and shared). Lookups use the same form, so matching still works.
+        """
+        from keyguard.redact import safe_text
+
+        rel = safe_text(_relative_to(finding.location.path, self.directory))
         return rel, finding.rule_id, finding.fingerprint
 
     def __contains__(self, finding: object) -> bool:

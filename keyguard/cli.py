@@ -65,19 +65,21 @@ def _summary(result: Any, findings: Sequence[Finding], fail_on: Severity) -> dic
 
 
 def _print_summary(summary: dict[str, Any], quiet: bool) -> None:
+    from keyguard.redact import safe_text  # notes and errors may quote names and content
+
     for error in summary["errors"]:
-        click.echo(f"keyguard: error: {error}", err=True)
+        click.echo(f"keyguard: error: {safe_text(error)}", err=True)
     if quiet:
         return
     for note in summary["notes"]:
-        click.echo(f"keyguard: note: {note['path']}: {note['note']}", err=True)
+        click.echo(safe_text(f"keyguard: note: {note['path']}: {note['note']}"), err=True)
     count = summary["findings"]
     parts = [f"{n} {sev}" for sev, n in sorted(summary["by_severity"].items(), key=lambda kv: -Severity.parse(kv[0]))]
     found = f"Found {count} finding{'s' if count != 1 else ''}" + (f" ({', '.join(parts)})" if parts else "")
     skipped = summary["skipped"]
     skipped_text = ""
     if skipped:
-        skipped_text = "; skipped " + ", ".join(f"{n} {reason}" for reason, n in skipped.items())
+        skipped_text = "; skipped " + ", ".join(f"{n} {safe_text(reason)}" for reason, n in skipped.items())
     click.echo(f"{found} in {summary['files_scanned']} scanned file(s){skipped_text}.", err=True)
 
 
@@ -86,15 +88,21 @@ class _Group(click.Group):
         # Bad input gets a clear message, never a traceback (KEYGUARD_DEBUG=1 shows it).
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+        except click.ClickException as exc:
+            _redact_click_error(exc)  # a bad option value may be a pasted key
+            raise
+        except (click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except KeyboardInterrupt:
             click.echo("keyguard: interrupted", err=True)
             ctx.exit(130)
         except Exception as exc:
             if isinstance(exc, ValueError) and type(exc).__module__.startswith("keyguard."):
-                # keyguard's own errors (config, rule pack, baseline, verify) hold no secrets.
-                click.echo(f"keyguard: error: {exc}", err=True)
+                # keyguard's own errors (config, rule pack, baseline, verify) quote values and
+                # paths from the user's files: every key shape in them is redacted.
+                from keyguard.redact import safe_text
+
+                click.echo(f"keyguard: error: {safe_text(str(exc))}", err=True)
                 ctx.exit(EXIT_ERROR)
             if os.environ.get("KEYGUARD_DEBUG"):
                 raise
@@ -104,6 +112,23 @@ class _Group(click.Group):
                 err=True,
             )
             ctx.exit(EXIT_ERROR)
+
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as exc:
+            _redact_click_error(exc)
+            raise
+
+
+def _redact_click_error(exc: click.ClickException) -> None:
+    """Redact key shapes and escape control characters in a usage error's message
+    (`--fail-on <pasted key>`, an unknown option or command that is a key)."""
+    from keyguard.redact import safe_text
+
+    exc.message = safe_text(exc.message)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -253,7 +278,9 @@ def _fix_or_diff(findings: list[Finding], config: Config, *, write: bool, show_s
     if not write:
         click.echo(run.diff, nl=False)
     for error in run.errors:
-        click.echo(f"keyguard: error: {error}", err=True)
+        from keyguard.redact import safe_text
+
+        click.echo(f"keyguard: error: {safe_text(error)}", err=True)
     if not quiet:
         click.echo(summarize(run.plans, ruleset, applied=write), err=True, nl=False)
     return run.remaining, bool(run.changed)
@@ -420,9 +447,12 @@ def _print_suppressed(suppressed: Sequence[tuple[Finding, str]], show: bool, qui
     `summary.ignored_findings` instead.
     """
     if show and not listed_in_json:
+        from keyguard.report._scrub import Scrubber
+
+        scrubber = Scrubber(finding for finding, _ in suppressed)
         for finding, reason in suppressed:
-            click.echo(f"{finding.location.display()}: {finding.rule_id} ignored: {reason}",
-                       err=True)
+            click.echo(scrubber.text(f"{finding.location.display()}: {finding.rule_id} ignored: "
+                                     f"{reason}"), err=True)
     if quiet or not suppressed:
         return
     known = sum(1 for _, r in suppressed if r.startswith("known in baseline"))
@@ -455,14 +485,16 @@ def baseline(ctx: click.Context, paths: tuple[str, ...], baseline_file: str | No
     secrets. Rescanning some paths refreshes their entries and keeps the others'.
     """
     from keyguard import baseline as bl
+    from keyguard.redact import safe_text
     from keyguard.scan import scan_paths
 
     paths = paths or (".",)
     config = build_config(paths, {"config": config_file})
     target = baseline_file or config.baseline or bl.DEFAULT_BASELINE
+    shown = safe_text(str(target))
     result = scan_paths(paths, config)
     for error in result.errors:
-        click.echo(f"keyguard: error: {error}", err=True)
+        click.echo(f"keyguard: error: {safe_text(error)}", err=True)
     if result.files_scanned == 0 and result.errors:
         ctx.exit(EXIT_ERROR)
     exists = os.path.exists(target)
@@ -472,7 +504,7 @@ def baseline(ctx: click.Context, paths: tuple[str, ...], baseline_file: str | No
         new.save()
         if not quiet:
             dropped = len(old) - len(new)
-            click.echo(f"Pruned {dropped} stale entr{'y' if dropped == 1 else 'ies'} from {target}; "
+            click.echo(f"Pruned {dropped} stale entr{'y' if dropped == 1 else 'ies'} from {shown}; "
                        f"{len(new)} remain.", err=True)
         ctx.exit(EXIT_CLEAN)
     old = bl.load_baseline(target) if exists else bl.baseline_from_findings([], target)
@@ -481,7 +513,7 @@ def baseline(ctx: click.Context, paths: tuple[str, ...], baseline_file: str | No
     if not quiet:
         files = len(new.results)
         click.echo(f"Wrote {len(new)} entr{'y' if len(new) == 1 else 'ies'} for {files} file(s) to "
-                   f"{target}.", err=True)
+                   f"{shown}.", err=True)
     ctx.exit(EXIT_CLEAN)
 
 

@@ -187,6 +187,9 @@ class Finding:
     `context` says where it sits ("passed to QiskitRuntimeService(token=...)"), `message`
     is the full human text including the fix, `env_var` the suggested environment variable.
     `fixable` is set by the Python detector when the literal can be rewritten by `--fix`.
+    `is_secret` is False for a notice (a save_account() call: `secret` holds the argument's
+    code, e.g. `os.environ["QISKIT_IBM_TOKEN"]`) and an identifier (a CRN): outputs scrub
+    only real secrets' values from other text.
     """
 
     rule_id: str
@@ -203,6 +206,7 @@ class Finding:
     fixable: bool = False
     verification: Verification = NOT_CHECKED
     fingerprint: str = field(default="")
+    is_secret: bool = True
 
     def __post_init__(self) -> None:
         if not self.fingerprint:

@@ -8,7 +8,6 @@ handful of files (the pre-commit case: no pool start-up) and in a process pool o
 from __future__ import annotations
 
 import os
-import re
 import stat
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
@@ -152,16 +151,13 @@ def _merge(preferred: list[Hit], others: list[Hit]) -> list[Hit]:
     return result
 
 
-_KEY_SHAPED = re.compile(r"[A-Za-z0-9_+/=-]{20,}")
-
-
 def _without_key_shapes(text: str) -> str:
     """`text` (built from the scanned file: a variable name, a callee) with any key-shaped
-    word replaced by '…', so a message can never carry a secret found elsewhere on the line.
-    Names made of words (PYTKET_REMOTE_IONQ_API_KEY, QiskitRuntimeService) stay."""
-    from keyguard.detect.filters import looks_like_words
+    word redacted, so a message can never carry a secret found elsewhere on the line.
+    Names made of words (PYTKET_REMOTE_IONQ_API_KEY, QiskitRuntimeService, run_2024.py) stay."""
+    from keyguard.redact import redact_keys
 
-    return _KEY_SHAPED.sub(lambda m: m.group(0) if looks_like_words(m.group(0)) else "…", text)
+    return redact_keys(text)
 
 
 def _to_finding(hit: Hit, document: Document, ruleset: RuleSet) -> Finding:
@@ -203,6 +199,7 @@ def _to_finding(hit: Hit, document: Document, ruleset: RuleSet) -> Finding:
         env_var=env_var,
         context=hit.where,
         fixable=_fixable(hit, segment),
+        is_secret=hit.rule.is_secret,
     )
 
 
