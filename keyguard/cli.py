@@ -180,6 +180,9 @@ def cli() -> None:
               show_default=True, help="Seconds per verification request.")
 @click.option("--verify-per-host", type=click.IntRange(min=1), default=1, show_default=True,
               help="Verification requests in flight per provider host.")
+@click.option("--verify-deadline", type=click.FloatRange(min=0, min_open=True), default=120.0,
+              show_default=True,
+              help="Seconds for the whole verification; keys not answered by then are unknown.")
 @click.pass_context
 def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output: str | None,
          select: tuple[str, ...], ignore: tuple[str, ...], fail_on: str | None, exit_zero: bool,
@@ -188,7 +191,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
          config_file: str | None = None, sarif_output: str | None = None,
          fix_: bool = False, diff: bool = False, verify_: bool = False,
          verify_legacy: bool = False, verify_timeout: float = 10.0,
-         verify_per_host: int = 1) -> None:
+         verify_per_host: int = 1, verify_deadline: float = 120.0) -> None:
     """Scan PATHS (files or directories; default: .) for leaked credentials."""
     from keyguard.scan import scan_paths
 
@@ -210,7 +213,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
         # Before fixing: a key removed from the code is still exposed in history, and the
         # user needs to know whether it is live to know what to revoke first.
         findings = _verify(findings, config, legacy=verify_legacy, timeout=verify_timeout,
-                           per_host=verify_per_host)
+                           per_host=verify_per_host, deadline=verify_deadline)
     fixed_files = False
     if fix_ or diff:
         findings, fixed_files = _fix_or_diff(findings, config, write=fix_ and not diff,
@@ -299,14 +302,14 @@ def _render_sarif(findings: Sequence[Finding], config: Config) -> str:
 
 
 def _verify(findings: list[Finding], config: Config, *, legacy: bool, timeout: float,
-            per_host: int) -> list[Finding]:
+            per_host: int, deadline: float = 120.0) -> list[Finding]:
     """--verify: the findings with `verification` set (VerifyConfigError -> exit 2)."""
     from keyguard.rulepack import load_ruleset
     from keyguard.verify import verify_findings
 
     ruleset = load_ruleset(tuple(config.extend_rules))
     return verify_findings(findings, ruleset, timeout=timeout, per_host=per_host,
-                           verify_legacy=legacy)
+                           verify_legacy=legacy, deadline=deadline)
 
 
 def _verification_counts(findings: Sequence[Finding]) -> dict[str, int]:
@@ -339,13 +342,16 @@ def _print_verification(summary: dict[str, Any], quiet: bool) -> None:
               show_default=True, help="Seconds per request.")
 @click.option("--per-host", type=click.IntRange(min=1), default=1, show_default=True,
               help="Requests in flight per provider host.")
+@click.option("--deadline", type=click.FloatRange(min=0, min_open=True), default=120.0,
+              show_default=True,
+              help="Seconds for the whole verification; keys not answered by then are unknown.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
               help="Config file (for extend-rules).")
 @click.option("-q", "--quiet", is_flag=True, help="No summary.")
 @click.pass_context
 def verify(ctx: click.Context, report: str | None, output_format: str, show_secrets: bool,
            verify_legacy: bool, timeout: float, per_host: int, config_file: str | None,
-           quiet: bool) -> None:
+           quiet: bool, deadline: float = 120.0) -> None:
     """Ask the providers whether keys are live: from --from REPORT, or stdin one key per line.
 
     Stdin lines may be a bare key or NAME=key; the token rules' formats say which provider
@@ -369,7 +375,7 @@ def verify(ctx: click.Context, report: str | None, output_format: str, show_secr
             click.echo(f"keyguard: note: <stdin>:{number}: not a known key format, skipped",
                        err=True)
     findings = _verify(findings, config, legacy=verify_legacy, timeout=timeout,
-                       per_host=per_host)
+                       per_host=per_host, deadline=deadline)
     counts = _verification_counts(findings)
     if output_format == "json":
         from keyguard.report.json import render_json

@@ -338,7 +338,27 @@ def scan_paths(paths: Sequence[str], config: Config, *, keep_documents: bool = F
         result.ignored.extend(per_file)
     result.findings.sort(key=Finding.sort_key)
     result.ignored.sort(key=lambda item: item[0].sort_key())
+    _nothing_scanned(result)
     return result
+
+
+# Skip reasons that mean "this file may hold a key and was not read": when every file was
+# skipped for one of them, the run failed (README "Exit codes": 2, nothing could be scanned).
+_UNSCANNED = ("larger than", "unreadable")
+
+
+def _nothing_scanned(result: ScanResult) -> None:
+    """Add an error when files were found but none could be read (all over --max-file-size,
+    or unreadable); a run that only met binary or excluded files stays clean."""
+    if result.files_scanned or result.errors:
+        return
+    missed = {r: n for r, n in result.skipped.items() if r.startswith(_UNSCANNED)}
+    if not missed:
+        return
+    parts = ", ".join(f"{n} file{'s' if n != 1 else ''} {reason}" for reason, n in missed.items())
+    hint = " (raise --max-file-size to scan them)" if any(
+        r.startswith("larger than") for r in missed) else ""
+    result.errors.append(f"nothing could be scanned: {parts}{hint}")
 
 
 def _is_excluded(path: str, is_dir: bool, *, config: Config) -> bool:
