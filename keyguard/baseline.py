@@ -78,8 +78,10 @@ class Baseline:
         file is committed and shared). Lookups use the same form, so matching still works.
         """
         from keyguard.redact import safe_text
+        from keyguard.report._scrub import scrub, secret_map
 
-        rel = safe_text(_relative_to(finding.location.path, self.directory))
+        rel = _relative_to(finding.location.path, self.directory)
+        rel = safe_text(scrub(rel, secret_map([finding])))  # as the reports print it
         return rel, finding.rule_id, finding.fingerprint
 
     def __contains__(self, finding: object) -> bool:
