@@ -40,7 +40,7 @@ from functools import lru_cache
 
 MIN_KEY = 20  # characters; the shortest key of the packs is 32 (IonQ); reno notes end in 16 hex
 _NOISE_SHARE = 0.5  # of a run with `/`
-_PIECE_NOISE_SHARE = 0.6  # of a piece without `/`
+_PIECE_NOISE_SHARE = 0.5  # of a piece without `/`
 
 _RUN = re.compile(rf"[A-Za-z0-9_+/-]{{{MIN_KEY},}}")
 # UUIDs are credentials for some clouds (AQT's legacy tokens): always redacted.
@@ -58,11 +58,10 @@ _NO_VOWEL = frozenset({
 _MIN_SEGMENT_MEAN = 3.5
 _TWO_LETTER_WORDS = frozenset({
     "Is", "Up", "On", "At", "By", "Of", "To", "In", "Or", "As", "If", "No", "Do", "Go", "Id",
-    "Ok", "Be", "My", "We", "It", "An", "Me", "So", "Us",
+    "Ok", "Be", "My", "We", "It", "An", "Me", "So", "Us", "Op", "Ch", "Io", "Qc", "Nd",
 })
 _CONSONANTS = re.compile(r"[b-df-hj-np-tv-xzB-DF-HJ-NP-TV-XZ]{5}")
-_VOWEL_LOWER = re.compile(r"[aeiouy]")
-_VOWEL_UPPER = re.compile(r"[AEIOUY]")
+_VOWELS = re.compile(r"[aeiouyAEIOUY]")
 _PLAIN_CHUNK = re.compile(r"(?:[a-z]+|[A-Z]+|[A-Z][a-z]+)?[0-9]*(?:[a-z]+|[A-Z]+|[A-Z][a-z]+)?")
 _CONTROL = re.compile(
     "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
@@ -86,7 +85,7 @@ def _wordish_letters(run: str) -> bool:
     else:
         segments = [run]
     for seg in segments:
-        vowels = len((_VOWEL_UPPER if seg.isupper() else _VOWEL_LOWER).findall(seg))
+        vowels = len(_VOWELS.findall(seg))
         if seg.isupper():
             if len(seg) >= 5 and not vowels:
                 return False
@@ -127,9 +126,9 @@ def _noise_length(chunk: str) -> int:
     if kind == "noise":
         return len(chunk)
     if not _PLAIN_CHUNK.fullmatch(chunk) and (
-        any(c.isdigit() for c in chunk) or (kind == "neutral" and not chunk.isalpha())
+        any(c.isdigit() for c in chunk) or kind == "neutral" or len(chunk) < 8
     ):
-        return len(chunk)  # `VSowI43`, `3Q2`: neither plain words nor CamelCase names
+        return len(chunk)  # `VSowI43`, `3Q2`, `rIg`, `YWmoPP`: not plain, not long CamelCase
     return 0
 
 
