@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache, partial
 from typing import TYPE_CHECKING
 
+from keyguard.advice import behaviour, is_fixable
 from keyguard.config import Config
 from keyguard.config import is_excluded as _config_excluded
 from keyguard.detect.tokens import Hit, find_tokens
@@ -73,16 +74,44 @@ class Engine:
     def build(cls, ruleset: RuleSet, selected: frozenset[str]) -> Engine:
         token_rules = tuple(
             r for r in ruleset.rules.values()
-            if r.id in selected and r.type in ("token", "identifier")
+            if r.id in selected and behaviour(r).regex
         )
         unanchored = any(not r.requires_context and not r.keywords for r in token_rules)
         keywords: set[str] = set()
         for provider in ruleset.providers.values():
             keywords.update(provider.keywords)
+            # A file that names a credential file (`dwave.conf`) may hold what it holds.
+            keywords.update(cf.name.rsplit("/", 1)[-1].lower() for cf in provider.credential_files)
         for rule in token_rules:
             keywords.update(rule.keywords)
+        # A call site's module is enough: a file calling it names every part of its path up
+        # to the call (in the import or the call), so a callee whose path holds none of its
+        # provider's keywords adds its root module (`cirq.ionq.Service` is covered by "ionq";
+        # a root like `cirq` alone would let every Cirq file through).
+        for cs in ruleset.call_sites:
+            own = ruleset.providers[cs.provider].keywords
+            for callee in cs.callees:
+                named = f"{callee} {cs.when_first_arg_startswith or ''}".lower()
+                if not any(k in named for k in own):
+                    keywords.add(callee.split(".")[0].lower())
         prefilter = None if unanchored else tuple(sorted(keywords))
         return cls(ruleset, selected, token_rules, prefilter)
+
+    @cached_property
+    def credential_file_names(self) -> tuple[str, ...]:
+        """Last path components of the packs' credential files (a cheap first check)."""
+        return tuple(sorted({
+            cf.name.rsplit("/", 1)[-1] for p in self.ruleset.providers.values() for cf in p.credential_files
+        }))
+
+    def is_credential_file(self, path: str) -> bool:
+        """Whether `path` is one of the packs' credential files (it passes by name)."""
+        name = path.replace("\\", "/").rsplit("/", 1)[-1]
+        if name not in self.credential_file_names:
+            return False
+        from keyguard.detect.credential_files import matching_files
+
+        return bool(matching_files(self.ruleset, path))
 
     @cached_property
     def python_detector(self) -> PythonDetector:
@@ -114,12 +143,19 @@ def scan_document(document: Document, engine: Engine) -> list[Finding]:
             )
         )
     python_hits: list[Hit] = []
+    if engine.is_credential_file(document.path):
+        from keyguard.detect.credential_files import find_credential_values, matching_files
+
+        files = matching_files(engine.ruleset, document.path)
+        for i, segment in enumerate(document.segments):
+            python_hits.extend(find_credential_values(segment, i, files, engine.ruleset, engine.selected))
     if any(seg.python is not None for seg in document.segments):
         detector = engine.python_detector
         # The parse is the expensive step: only when a key-shaped string or an SDK hint is there.
         plain = document.kind == "python"
         if candidates or detector.wants(document.segments, document_lower if plain else None):
-            python_hits, notes = detector.run(document.segments)
+            found, notes = detector.run(document.segments)
+            python_hits.extend(found)
             document.notes.extend(notes)
     hits = _merge(python_hits, hits)
     return [_to_finding(hit, document, engine.ruleset) for hit in hits if hit.rule.id in engine.selected]
@@ -139,7 +175,7 @@ def _merge(preferred: list[Hit], others: list[Hit]) -> list[Hit]:
         same_line = by_line[(hit.segment, hit.line)]
         inside = len(same_line) > 1 and any(
             other is not hit
-            and other.rule.type != "persist"  # a save_account() notice spans a whole call
+            and not behaviour(other.rule).value_is_code  # a notice about a call spans the call
             and other.end_line == hit.line
             and other.column <= hit.column
             and hit.end_column <= other.end_column
@@ -200,6 +236,7 @@ def _to_finding(hit: Hit, document: Document, ruleset: RuleSet) -> Finding:
         context=hit.where,
         fixable=_fixable(hit, segment),
         is_secret=hit.rule.is_secret,
+        saves_to=hit.saves_to,
     )
 
 
@@ -211,7 +248,7 @@ def _fixable(hit: Hit, segment: Segment) -> bool:
     comment or a `!shell` line; a `%env` magic is replaced and a notebook output holding a
     key is cleared. Docstrings are the known over-estimate.
     """
-    if hit.rule.type not in ("token", "literal"):
+    if not is_fixable(hit.rule):
         return False
     if segment.cell is not None and segment.part == "output":
         return True
@@ -229,7 +266,7 @@ def scan_bytes(path: str, data: bytes, engine: Engine, keep_document: bool = Fal
     if b"\0" in data[:_SNIFF]:
         result.skipped = "binary file"
         return result
-    if not engine.passes_prefilter(data.lower()):
+    if not engine.passes_prefilter(data.lower()) and not engine.is_credential_file(path):
         return result
     document = read_document(path, data)
     result.findings = scan_document(document, engine)

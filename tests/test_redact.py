@@ -144,3 +144,37 @@ def test_safe_text_is_printable_utf8(text: str) -> None:
 def test_show_secrets_escapes_only() -> None:
     key = FakeKeys(6).ibm_key()
     assert safe_text(f"{key}\n", keys=False) == f"{key}\\n"
+
+
+def test_run_secrets_are_scrubbed_exactly_and_notices_are_not() -> None:
+    from keyguard.model import Confidence, Finding, Location, Secret
+    from keyguard.report._scrub import Scrubber, scrub, secret_map
+    from keyguard.rulepack import load_ruleset
+
+    rules = load_ruleset().rules
+    fakes = FakeKeys(8)
+
+    def finding(rule_id: str, value: str) -> Finding:
+        rule = rules[rule_id]
+        loc = Location("a.py", 1, 1, 1, 2, 1, 1)
+        return Finding(rule_id=rule_id, provider=rule.provider, kind=rule.kind,
+                       title=rule.title, severity=rule.severity, confidence=Confidence.HIGH,
+                       location=loc, secret=Secret(value), message="m",
+                       is_secret=rule.is_secret)
+
+    short_literal = "lab-token-2024-xyz!"  # a KG203 literal of no key shape
+    keys = [fakes.ibm_key() for _ in range(300)]
+    notice = finding("KG205", 'os.environ["QISKIT_IBM_TOKEN"]')
+    found = [finding("KG201", k) for k in keys] + [finding("KG203", short_literal), notice]
+    secrets = secret_map(found)
+    assert 'os.environ["QISKIT_IBM_TOKEN"]' not in secrets and short_literal in secrets
+    text = f"use {keys[7]} or {short_literal}; read os.environ[\"QISKIT_IBM_TOKEN\"] {keys[299]}"
+    out = Scrubber(found).text(text)
+    assert out == (f"use {redact(keys[7])} or {redact(short_literal)}; read "
+                   f"os.environ[\"QISKIT_IBM_TOKEN\"] {redact(keys[299])}")
+    # A secret that is the start of a longer one: the longer wins where it stands.
+    longer = keys[0] + "Zq9"
+    assert scrub(f"{longer} {keys[0]}", secret_map([finding("KG203", longer),
+                                                   finding("KG201", keys[0])])) == (
+        f"{redact(longer)} {redact(keys[0])}")
+    assert Scrubber(found, show_secrets=True).text(text) == text

@@ -45,10 +45,45 @@ def secret_map(findings: Iterable[Finding]) -> dict[str, str]:
 
 def scrub(text: str, secrets: dict[str, str]) -> str:
     """`text` with every raw secret of `secrets` replaced by its redacted form."""
-    for raw, redacted in secrets.items():
-        if raw in text:
-            text = text.replace(raw, redacted)
-    return text
+    return _SecretIndex(secrets).scrub(text) if secrets else text
+
+
+_PREFIX = 8  # every secret in a secret_map is at least this long
+
+
+class _SecretIndex:
+    """Secrets by their first 8 characters: scrubbing a text costs one dictionary look-up
+    per position, whatever the number of secrets (8,000 keys in one file must not make
+    every output quadratic). At each position the longest secret starting there wins."""
+
+    def __init__(self, secrets: dict[str, str]) -> None:
+        self.by_prefix: dict[str, list[tuple[str, str]]] = {}
+        for raw, redacted in sorted(secrets.items(), key=lambda kv: -len(kv[0])):
+            self.by_prefix.setdefault(raw[:_PREFIX], []).append((raw, redacted))
+
+    def scrub(self, text: str) -> str:
+        if not self.by_prefix or len(text) < _PREFIX:
+            return text
+        pieces: list[str] = []
+        last = i = 0
+        end = len(text) - _PREFIX
+        lookup = self.by_prefix.get
+        while i <= end:
+            candidates = lookup(text[i:i + _PREFIX])
+            if candidates:
+                for raw, redacted in candidates:
+                    if text.startswith(raw, i):
+                        pieces += (text[last:i], redacted)
+                        i = last = i + len(raw)
+                        break
+                else:
+                    i += 1
+            else:
+                i += 1
+        if not pieces:
+            return text
+        pieces.append(text[last:])
+        return "".join(pieces)
 
 
 class Scrubber:
@@ -58,14 +93,26 @@ class Scrubber:
     def __init__(self, findings: Iterable[Finding] = (), *, show_secrets: bool = False) -> None:
         self.show_secrets = show_secrets
         self.secrets = {} if show_secrets else secret_map(findings)
+        self._index = _SecretIndex(self.secrets)
+        # Findings repeat their paths and messages: each distinct string is scrubbed once.
+        self._texts: dict[str, str] = {}
+
+    def scrub(self, value: str) -> str:
+        """`value` with the run's secrets redacted (nothing else changed)."""
+        return self._index.scrub(value)
 
     def text(self, value: str) -> str:
         """A message, note, path in human output: both nets and escaping."""
-        return safe_text(scrub(value, self.secrets), keys=not self.show_secrets)
+        done = self._texts.get(value)
+        if done is None:
+            done = safe_text(self._index.scrub(value), keys=not self.show_secrets)
+            if len(self._texts) < 100_000:
+                self._texts[value] = done
+        return done
 
     def location(self, value: str) -> str:
         """A file location a machine must resolve: the run's secrets and escaping only."""
-        return escape_controls(scrub(value, self.secrets))
+        return escape_controls(self._index.scrub(value))
 
     def tree(self, node: Any, keep: frozenset[str] = frozenset()) -> Any:
         """`text` over every string of a JSON-like tree; values under a key in `keep`
