@@ -230,3 +230,54 @@ def test_only_oversized_input_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "small.py").unlink()
     (tmp_path / "blob.bin").write_bytes(b"\0" * 100)
     assert kg("scan", ".", cwd=tmp_path).returncode == 0
+
+
+# ------------------------------------------------------------------ property: byte file names
+
+
+@pytest.mark.skipif(sys.platform in ("darwin", "win32"), reason="needs byte file names")
+def test_any_byte_file_name_reaches_every_format(tmp_path_factory: pytest.TempPathFactory
+                                                 ) -> None:
+    """Hypothesis over byte-level file names: the finding is kept, every format encodes as
+    UTF-8 (what writing it to stdout needs), shows no control character and no key."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from keyguard.config import Config
+    from keyguard.report.github import render_github
+    from keyguard.report.json import render_json
+    from keyguard.report.sarif import render_sarif
+    from keyguard.report.text import render_text
+    from keyguard.rulepack import load_ruleset
+    from keyguard.scan import scan_paths
+
+    key = FakeKeys("hygiene-property").ibm_key()
+    ruleset = load_ruleset()
+    names = st.binary(min_size=1, max_size=24).filter(
+        lambda b: b"/" not in b and b"\0" not in b and b not in (b".", b".."))
+
+    @settings(max_examples=40, deadline=None,
+              suppress_health_check=[HealthCheck.function_scoped_fixture,
+                                     HealthCheck.filter_too_much])
+    @given(names)
+    def check(raw: bytes) -> None:
+        folder = tmp_path_factory.mktemp("names")
+        path = os.path.join(os.fsencode(folder), raw + b".py")
+        with open(path, "w", encoding="utf-8") as handle:
+            handle.write(leaky_call(key))
+        name = os.fsdecode(path)
+        result = scan_paths([name], Config(jobs=1))
+        assert [f.rule_id for f in result.findings] == ["KG201"]
+        outputs = [
+            render_text(result.findings),
+            render_json(result.findings, {"notes": [{"path": name, "note": "n"}]}),
+            render_sarif(result.findings, ruleset, version="0", cwd=os.fsdecode(folder)),
+            render_github(result.findings, cwd=os.fsdecode(folder)),
+        ]
+        for out in outputs:
+            out.encode("utf-8")
+            assert key not in out
+            assert not any(c in out for c in "\x1b\r\x7f\x9b")
+        assert len(outputs[0].splitlines()) == 1 and len(outputs[3].splitlines()) == 1
+
+    check()
