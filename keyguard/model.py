@@ -188,8 +188,8 @@ class Finding:
     is the full human text including the fix, `env_var` the suggested environment variable.
     `fixable` is set by the Python detector when the literal can be rewritten by `--fix`.
     `is_secret` is False for a notice (a save_account() call: `secret` holds the argument's
-    code, e.g. `os.environ["QISKIT_IBM_TOKEN"]`) and an identifier (a CRN): outputs scrub
-    only real secrets' values from other text.
+    code, e.g. `os.environ["QISKIT_IBM_TOKEN"]`): outputs scrub only real secrets' values
+    from other text (keyguard.report._scrub).
     """
 
     rule_id: str
@@ -206,9 +206,11 @@ class Finding:
     fixable: bool = False
     verification: Verification = NOT_CHECKED
     fingerprint: str = field(default="")
-    is_secret: bool = True
     # The file a persisting call writes (pack data: its call site's `saves_to`).
     saves_to: str | None = None
+    # False for notices whose matched text is not a credential (KG205: the save_account()
+    # call with an environment read): text output then shows no "[redacted]" value.
+    is_secret: bool = True
 
     def __post_init__(self) -> None:
         if not self.fingerprint:

@@ -224,7 +224,7 @@ def test_only_oversized_input_is_an_error(tmp_path: Path) -> None:
     (tmp_path / "small.py").write_text("x = 1\n", encoding="utf-8")
     proc = kg("scan", "--max-file-size", "1", ".", cwd=tmp_path)
     assert proc.returncode == 0
-    assert "skipped 1 larger than 1 MB" in text_of(proc)
+    assert "skipped 1 file larger than 1 MB" in text_of(proc)
     # Binary files alone are nothing to scan, not a failure.
     (tmp_path / "big.py").unlink()
     (tmp_path / "small.py").unlink()
