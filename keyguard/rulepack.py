@@ -143,6 +143,8 @@ class RulePack:
     call_sites: tuple[CallSite, ...]
     assignments: tuple[AssignmentRule, ...]
     examples: tuple[Example, ...]
+    # `[fake.NAME]` marker declarations (keyguard.fakes.FakeSpec): fake keys for examples/tests.
+    fakes: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -344,7 +346,9 @@ def parse_pack(text: str, path: str) -> RulePack:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise RulePackError(f"{path}: invalid TOML: {exc}") from None
-    _check_keys(data, {"schema", "provider", "rule", "call_site", "assignment", "example"}, path)
+    _check_keys(
+        data, {"schema", "provider", "rule", "call_site", "assignment", "example", "fake"}, path
+    )
     if data.get("schema") != 1:
         raise RulePackError(f"{path}: 'schema = 1' expected")
     pt = _require(data, "provider", dict, path)
@@ -400,7 +404,10 @@ def parse_pack(text: str, path: str) -> RulePack:
                 fixed=fixed if isinstance(fixed, str) else None,
             )
         )
-    return RulePack(path, provider, rules, call_sites, tuple(assignments), tuple(examples))
+    from keyguard.fakes import parse_fake_specs
+
+    fakes = parse_fake_specs(data.get("fake", {}), path)
+    return RulePack(path, provider, rules, call_sites, tuple(assignments), tuple(examples), fakes)
 
 
 def build_ruleset(packs: Iterable[RulePack]) -> RuleSet:
@@ -427,6 +434,9 @@ def build_ruleset(packs: Iterable[RulePack]) -> RuleSet:
         for ref in refs:
             if ref not in rules:
                 raise RulePackError(f"{pack.path}: refers to unknown rule {ref}")
+    from keyguard.fakes import check_fakes
+
+    check_fakes(packs, rules)
     return RuleSet(packs=packs, rules=rules, providers=providers)
 
 
