@@ -496,7 +496,9 @@ class PythonDetector:
         provider = self.env_providers.get(key.value)
         if provider is None:
             return
-        rules = [r.id for r in self.token_rules]
+        # The variable's own provider's rules first: `DEV-<40 hex>` also has the shape of
+        # another provider's 44-character key.
+        rules = sorted((r.id for r in self.token_rules), key=lambda rid: self.ruleset.rules[rid].provider != provider.id)
         for literal, via in self._resolve(value, tables):
             where = f"{how} as {key.value}" + (f" (through {via})" if via else "")
             hit = self._classify(literal, rules, provider.id, where, fallback=True)
