@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache, partial
 from typing import TYPE_CHECKING
 
+from keyguard.advice import behaviour, is_fixable
 from keyguard.config import Config
 from keyguard.config import is_excluded as _config_excluded
 from keyguard.detect.tokens import Hit, find_tokens
@@ -74,7 +75,7 @@ class Engine:
     def build(cls, ruleset: RuleSet, selected: frozenset[str]) -> Engine:
         token_rules = tuple(
             r for r in ruleset.rules.values()
-            if r.id in selected and r.type in ("token", "identifier")
+            if r.id in selected and behaviour(r).regex
         )
         unanchored = any(not r.requires_context and not r.keywords for r in token_rules)
         keywords: set[str] = set()
@@ -140,7 +141,7 @@ def _merge(preferred: list[Hit], others: list[Hit]) -> list[Hit]:
         same_line = by_line[(hit.segment, hit.line)]
         inside = len(same_line) > 1 and any(
             other is not hit
-            and other.rule.type != "persist"  # a save_account() notice spans a whole call
+            and not behaviour(other.rule).value_is_code  # a notice about a call spans the call
             and other.end_line == hit.line
             and other.column <= hit.column
             and hit.end_column <= other.end_column
@@ -203,6 +204,7 @@ def _to_finding(hit: Hit, document: Document, ruleset: RuleSet) -> Finding:
         env_var=env_var,
         context=hit.where,
         fixable=_fixable(hit, segment),
+        saves_to=hit.saves_to,
     )
 
 
@@ -214,7 +216,7 @@ def _fixable(hit: Hit, segment: Segment) -> bool:
     comment or a `!shell` line; a `%env` magic is replaced and a notebook output holding a
     key is cleared. Docstrings are the known over-estimate.
     """
-    if hit.rule.type not in ("token", "literal"):
+    if not is_fixable(hit.rule):
         return False
     if segment.cell is not None and segment.part == "output":
         return True

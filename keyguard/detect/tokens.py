@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from keyguard.advice import behaviour
 from keyguard.detect.filters import is_placeholder, is_plausible_token
 from keyguard.documents import Segment
 from keyguard.model import Confidence
@@ -74,6 +75,7 @@ class Hit:
     fixable: bool = False
     env_var: str | None = None
     origin: str = "token"  # "token" or "python": which detector produced it
+    saves_to: str | None = None  # the file a persisting call writes (its call site's saves_to)
 
 
 class LineIndex:
@@ -266,7 +268,7 @@ def find_tokens(
         value = match.group("secret")
         start = match.start("secret")
         provider = ruleset.providers[rule.provider]
-        if rule.type == "token":
+        if behaviour(rule).plausibility:
             if not is_plausible_token(value, min_entropy=rule.min_entropy, mixed_case=rule.mixed_case):
                 continue
             env_names = frozenset(provider.env_vars)
