@@ -83,7 +83,7 @@ class Engine:
             keywords.update(provider.keywords)
         for rule in token_rules:
             keywords.update(rule.keywords)
-        prefilter = None if unanchored else tuple(sorted(keywords))
+        prefilter = None if unanchored else _without_superstrings(keywords)
         return cls(ruleset, selected, token_rules, prefilter)
 
     @cached_property
@@ -92,10 +92,49 @@ class Engine:
 
         return PythonDetector(self.ruleset, self.selected)
 
+    @cached_property
+    def _prefilter_pattern(self) -> re.Pattern[bytes] | None:
+        return None if self.prefilter is None else keyword_trie(self.prefilter)
+
     def passes_prefilter(self, lowered: bytes) -> bool:
-        if self.prefilter is None:
-            return True
-        return any(k.encode() in lowered for k in self.prefilter)
+        """Whether the lower-cased file holds any prefilter keyword. One pass of a trie-shaped
+        regex (one branch per position) stops at the first keyword: with the ~50 keywords of
+        the built-in packs it is 12x faster on quantum code than one `in` per keyword
+        (bench/packs_cost.py), and 2x faster on text holding none."""
+        pattern = self._prefilter_pattern
+        return pattern is None or pattern.search(lowered) is not None
+
+
+def keyword_trie(words: Iterable[str]) -> re.Pattern[bytes]:
+    """A bytes regex matching any of `words`, shaped as a trie (`q(?:br_|cs|i(?:_|rc))`): sre
+    then tries one branch per position instead of every word."""
+    trie: dict[str, dict] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def build(node: dict[str, dict]) -> bytes:
+        ends = "" in node
+        branches = [re.escape(ch.encode()) + build(sub) for ch, sub in sorted(node.items()) if ch]
+        if not branches:
+            return b""
+        body = branches[0] if len(branches) == 1 else b"(?:" + b"|".join(branches) + b")"
+        return b"(?:" + body + b")?" if ends else body
+
+    return re.compile(build(trie) or b"(?!)")
+
+
+def _without_superstrings(keywords: set[str]) -> tuple[str, ...]:
+    """The keywords minus those containing another one (`qi_token` goes when `token` is
+    there): same verdict, one `in` pass per file fewer for each. Sorted, for stable output."""
+    ordered = sorted(keywords, key=len)
+    kept: list[str] = []
+    for word in ordered:
+        if not any(short in word for short in kept):
+            kept.append(word)
+    return tuple(sorted(kept))
 
 
 @lru_cache(maxsize=4)

@@ -154,6 +154,15 @@ class PythonDetector:
             name, root, distinct, _ = gate
             anchor = name.lower() if distinct else root.lower()
             self.anchored_gates.setdefault(anchor, []).append(gate)
+        self.gates_by_name: dict[str, list[tuple[str, bool, re.Pattern[str]]]] = {}
+        for name, root, distinct, pattern in self.call_gates:
+            self.gates_by_name.setdefault(name, []).append((root, distinct, pattern))
+        from keyguard.scan import keyword_trie
+
+        self._names_pattern = re.compile("(?=(" + keyword_trie(self.gates_by_name).pattern.decode() + "))")
+        self._name_prefixes = {
+            name: [other for other in self.gates_by_name if name.startswith(other)] for name in self.gates_by_name
+        }
         self.literal_keywords = tuple(
             k for a in ruleset.assignments if a.literal for k in a.keywords
         )
@@ -170,13 +179,14 @@ class PythonDetector:
         texts = [seg.python for seg in segments if seg.python is not None]
         text = texts[0] if len(texts) == 1 else "\n".join(texts)
         lowered = text.lower() if lower is None else lower
-        for anchor, gates in self.anchored_gates.items():
-            if anchor not in lowered:
-                continue
-            for name, root, distinct, pattern in gates:
-                if name in text and (distinct or root in text) and (
-                    pattern.search(text) or _aliased_call(text, name)
-                ):
+        # One pass of a trie over every call-site name finds the names present (one `in` per
+        # anchor cost a pass each: 50 providers' anchors doubled the gate's time).
+        # A lookahead at every position, and each found name's gate-name prefixes: the names
+        # present are exactly those `name in text` would find (`Service` in `...RuntimeService`).
+        found = dict.fromkeys(m.group(1) for m in self._names_pattern.finditer(text))
+        for name in dict.fromkeys(p for f in found for p in self._name_prefixes[f]):
+            for root, distinct, pattern in self.gates_by_name[name]:
+                if (distinct or root in text) and (pattern.search(text) or _aliased_call(text, name)):
                     return True
         # Environment writes only (reads are everywhere in good code).
         if (
