@@ -1,0 +1,167 @@
+"""The built-in packs of the other quantum clouds: the labeled sample, shapes from real public
+code that pack examples cannot hold (a key in a comment is reported but never fixed, so it
+has no `fixed` text), and the pack-driven fake keys.
+
+Every key here is generated at run time (keyguard.fakes); none is stored in this file.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from keyguard.fakes import FakeKeys, render
+from keyguard.rulepack import RulePackError, build_ruleset, load_ruleset, parse_pack
+
+from helpers import NO_SHARED, ROOT, SHARED, rule_lines, scan_tree
+
+PROVIDERS_CORPUS = SHARED / "corpus" / "providers"
+RULES = load_ruleset()
+
+
+@pytest.mark.skipif(not (PROVIDERS_CORPUS / "LABELS.json").exists(), reason=NO_SHARED)
+def test_providers_corpus_every_positive_found_no_decoy_flagged():
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from corpus_eval import evaluate
+    finally:
+        sys.path.pop(0)
+    ev = evaluate(PROVIDERS_CORPUS)
+    assert not ev.missed, [f"{m['file']}:{m['line']} {m['note']}" for m in ev.missed]
+    assert not ev.unexpected, ev.unexpected
+    assert sum(ev.found.values()) == sum(ev.expected.values()) >= 41
+
+
+def scan_text(tmp_path, monkeypatch, name: str, template: str, seed: str):
+    text, values = render(template, FakeKeys(seed))
+    path = tmp_path / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return scan_tree(tmp_path, monkeypatch, [name]), values
+
+
+@pytest.mark.parametrize(
+    ("template", "expect"),
+    [
+        # commented-out lines still leak (research 15)
+        ("from dwave.system import LeapHybridSampler\n# sampler = LeapHybridSampler(token='{{dwave_token}}')\n",
+         [("KG421", 2)]),
+        ("from dwave.system import DWaveSampler\n"
+         "# sampler = DWaveSampler(token='{{dwave_token}}', solver='Advantage_system6.2', region='na-west-1')\n",
+         [("KG421", 2)]),
+        ("from qiskit_aqt_provider import AQTProvider\n# AQTProvider('{{aqt_token}}')  # old workspace\n",
+         [("KG461", 2)]),
+        ("import xcc\n# xcc.Settings(REFRESH_TOKEN='{{xanadu_key}}').save()\n", [("KG481", 2)]),
+        ("import perceval as pcvl\n#pcvl.save_token('{{quandela_token}}')\n", [("KG511", 2)]),
+        ("from iqm.qiskit_iqm import IQMProvider\n# os.environ['IQM_TOKEN'] = '{{iqm_token}}'\n", [("KG451", 2)]),
+        # the wrong keyword is still a leak: the token detector sees the shape and the context
+        ("from dwave.system import DWaveSampler\nsampler = DWaveSampler(DWAVE_API_TOKEN='{{dwave_token}}')\n",
+         [("KG421", 2)]),
+        # inside a triple-quoted block copied into a docstring
+        ('"""Connect:\n    Workspace.from_connection_string("SubscriptionId=x;ApiKey={{azure_quantum_key}};")\n"""\n'
+         "from azure.quantum import Workspace\n", [("KG431", 2)]),
+    ],
+)
+def test_shapes_from_public_code(tmp_path, monkeypatch, template, expect):
+    result, _ = scan_text(tmp_path, monkeypatch, "code.py", template, template)
+    assert rule_lines(result.findings) == expect
+
+
+def test_quantum_inspire_save_account_is_not_ibm(tmp_path, monkeypatch):
+    """`save_account` is also IBM's distinctive call: the import decides the provider."""
+    template = (
+        "from qiskit import QuantumCircuit\n"
+        "from qiskit_ibm_runtime import QiskitRuntimeService\n"
+        "from quantuminspire.credentials import save_account\n"
+        "save_account('{{qi_token}}')\n"
+    )
+    result, (token,) = scan_text(tmp_path, monkeypatch, "qi.py", template, "qi-save")
+    [finding] = result.findings
+    assert (finding.rule_id, finding.provider, finding.location.line) == ("KG401", "Quantum Inspire", 4)
+    assert finding.secret.reveal() == token
+    assert "QI_TOKEN" in finding.message
+
+
+def test_env_write_uses_the_variables_provider(tmp_path, monkeypatch):
+    """`DEV-<40 hex>` is 44 characters, IBM's key length: written to DWAVE_API_TOKEN it is D-Wave's."""
+    for seed in range(8):
+        result, _ = scan_text(tmp_path, monkeypatch, f"env{seed}.py",
+                              "import os\nos.environ['DWAVE_API_TOKEN'] = '{{dwave_token}}'\n", f"env{seed}")
+        assert [f.rule_id for f in result.findings] == ["KG421"]
+
+
+def test_rule_ids_stay_in_their_provider_ranges():
+    """docs/providers.md: one block of ten ids per provider; KG9xx is left to user packs."""
+    blocks = {
+        "ionq": "KG1", "ibm-cloud": "KG2", "ibm-quantum-legacy": "KG3", "quantum-inspire": ("KG40", "KG41"),
+        "dwave": "KG42", "azure-quantum": "KG43", "qbraid": "KG44", "iqm": "KG45", "aqt": "KG46",
+        "quantinuum": "KG47", "xanadu": "KG48", "rigetti": "KG49", "pasqal": "KG50", "quandela": "KG51",
+        "alice-bob": "KG52", "strangeworks": "KG53", "baidu-quantum": "KG54", "tensorcircuit": "KG55",
+        "origin-quantum": "KG56", "amazon-braket": "KG57",
+    }
+    for rule in RULES.rules.values():
+        assert rule.id.startswith(blocks[rule.provider]), rule.id
+
+
+# -- fake keys from pack data ------------------------------------------------------------------
+
+
+def test_fakes_are_declared_by_the_packs_and_reproducible():
+    a, b = FakeKeys("seed"), FakeKeys("seed")
+    assert set(a.markers) >= {"ionq_key", "ibm_key", "legacy_token", "iam_jwt", "crn", "qi_token", "dwave_token",
+                              "azure_quantum_key", "aws_secret", "quandela_token", "xanadu_key"}
+    for marker in a.markers:
+        assert a.make(marker) == b.make(marker)
+    assert FakeKeys("other").dwave_token() != FakeKeys("seed").dwave_token()
+
+
+@pytest.mark.parametrize("marker", sorted(FakeKeys(0).markers))
+def test_every_fake_of_a_rule_matches_its_rule(marker):
+    """A fake generated for a rule (from its regex or declared shape) is one that rule reports
+    at a credential site, never a placeholder."""
+    fakes = FakeKeys(marker)
+    spec = {s.name: s for p in RULES.packs for s in p.fakes}[marker]
+    for _ in range(5):
+        value = fakes.make(marker)
+        assert value and "{{" not in value
+        if spec.rule is not None:
+            assert RULES.rules[spec.rule].regex.search(f" {value} ").group("secret") == value
+
+
+def test_generated_from_the_rule_regex():
+    value = FakeKeys(3).azure_quantum_key()
+    assert len(value) == 86 and value[76:80] == "AZQU" and value[-1] in "AQgw"
+    aws = FakeKeys(3).aws_key_id()
+    assert aws[:4] in ("AKIA", "ASIA") and len(aws) == 20
+
+
+PACK_HEAD = 'schema = 1\n[provider]\nid = "acme"\nname = "Acme"\n'
+RULE = ('[[rule]]\nid = "KG991"\ntype = "token"\nkind = "k"\ntitle = "t"\nseverity = "high"\n'
+        "regex = '''(?P<secret>acme_[a-f0-9]{32})'''\nsource = \"s\"\ndescription = \"d\"\n")
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ('[[example]]\nname = "x"\ncode = "k = \'{{acme_key}}\'"\nexpect = []\n',
+         "acme.toml [[example]] #1 code: unknown marker {{acme_key}}"),
+        ('[fake.acme_key]\nalphabet = "hex"\n', "acme.toml [fake.acme_key]: 'length' must be an integer"),
+        ('[fake.acme_key]\nalphabet = "hex"\nlength = 8\nrule = "KG991"\n', "exactly one of"),
+        ('[fake.acme_key]\nrule = "KG000"\n', "acme.toml [fake.acme_key]: 'rule' must name a token"),
+        ('[fake.acme_key]\ntemplate = "x{{nope}}"\n', "template uses unknown marker {{nope}}"),
+        ('[fake.acme_key]\nalphabet = "hex"\nlength = 8\ncolour = "red"\n', "unknown key(s) 'colour'"),
+        ('[fake.Acme]\nalphabet = "hex"\nlength = 8\n', "marker names are lower case"),
+        ('[fake.ionq_key]\nalphabet = "hex"\nlength = 8\n', "marker 'ionq_key' already declared"),
+    ],
+)
+def test_fake_declaration_errors_name_file_and_key(body, message):
+    with pytest.raises(RulePackError) as info:
+        build_ruleset([*RULES.packs, parse_pack(PACK_HEAD + RULE + body, "rules/acme.toml")])
+    assert message in str(info.value)
+
+
+def test_github_expressions_are_not_markers():
+    pack = parse_pack(PACK_HEAD + RULE + '[[example]]\nname = "ci"\nfile = "ci.yml"\n'
+                      'code = "token: ${{ secrets.ACME }}"\nexpect = []\n', "rules/acme.toml")
+    build_ruleset([*RULES.packs, pack])
