@@ -1,7 +1,7 @@
 """Load and validate rule packs (`rules/*.toml`) into typed, immutable rules.
 
 A rule pack is data: one provider, its rules, SDK call sites, credential-name assignments and
-examples. The schema is documented in README.md ("Rule packs"). Every error is a
+examples. The schema is documented in docs/rule-packs.md. Every error is a
 `RulePackError` naming the file and the offending key; nothing here raises anything else.
 
 Rule types:
@@ -312,6 +312,8 @@ def _compile(pattern: str, where: str) -> re.Pattern[str]:
 
 
 def _parse_rule(table: Mapping[str, Any], provider: str, where: str) -> Rule:
+    if isinstance(table.get("id"), str):
+        where = f"{where} {table['id']}"  # errors name the rule as well as its position
     _check_keys(
         table,
         {"id", "type", "kind", "title", "severity", "env_var", "regex", "keywords", "min_entropy",
@@ -320,7 +322,6 @@ def _parse_rule(table: Mapping[str, Any], provider: str, where: str) -> Rule:
         where,
     )
     rule_id = _require(table, "id", str, where)
-    where = f"{where} {rule_id}"
     if not RULE_ID.match(rule_id):
         raise RulePackError(f"{where}: rule id must look like KG123")
     rule_type = _require(table, "type", str, where)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 from keyguard.advice import Facts, fix_line, help_texts, rotation_steps
-from keyguard.rulepack import Rule, RuleSet, load_ruleset
+from keyguard.rulepack import Rule, RuleSet
 
 
 def _facts(rule: Rule, ruleset: RuleSet) -> Facts:
@@ -35,9 +35,8 @@ def _rule_dict(rule: Rule, ruleset: RuleSet) -> dict[str, object]:
     }
 
 
-def list_rules(output_format: str = "text", ruleset: RuleSet | None = None) -> str:
-    """Every rule: id, provider, severity, what it finds, the fix."""
-    ruleset = ruleset or load_ruleset()
+def list_rules(output_format: str = "text", *, ruleset: RuleSet) -> str:
+    """Every rule of `ruleset` (built-in and user packs): id, provider, severity, the fix."""
     rules = [ruleset.rules[r] for r in sorted(ruleset.rules)]
     if output_format == "json":
         return json.dumps([_rule_dict(r, ruleset) for r in rules], indent=2) + "\n"
@@ -49,9 +48,8 @@ def list_rules(output_format: str = "text", ruleset: RuleSet | None = None) -> s
     return "\n".join(lines) + "\n"
 
 
-def describe_rule(rule_id: str, output_format: str = "text", ruleset: RuleSet | None = None) -> str:
-    """One rule in full, with its examples (fake keys shown as <...> markers). ValueError if unknown."""
-    ruleset = ruleset or load_ruleset()
+def describe_rule(rule_id: str, output_format: str = "text", *, ruleset: RuleSet) -> str:
+    """One rule in full, with its examples (fake keys shown as {{markers}}). ValueError if unknown."""
     rule = ruleset.rules.get(rule_id.upper())
     if rule is None:
         raise ValueError(f"unknown rule {rule_id!r}; `keyguard rules` lists them")

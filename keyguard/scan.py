@@ -81,10 +81,38 @@ class Engine:
         keywords: set[str] = set()
         for provider in ruleset.providers.values():
             keywords.update(provider.keywords)
+            # A file that names a credential file (`dwave.conf`) may hold what it holds.
+            keywords.update(cf.name.rsplit("/", 1)[-1].lower() for cf in provider.credential_files)
         for rule in token_rules:
             keywords.update(rule.keywords)
+        # A call site's module is enough: a file calling it names every part of its path up
+        # to the call (in the import or the call), so a callee whose path holds none of its
+        # provider's keywords adds its root module (`cirq.ionq.Service` is covered by "ionq";
+        # a root like `cirq` alone would let every Cirq file through).
+        for cs in ruleset.call_sites:
+            own = ruleset.providers[cs.provider].keywords
+            for callee in cs.callees:
+                named = f"{callee} {cs.when_first_arg_startswith or ''}".lower()
+                if not any(k in named for k in own):
+                    keywords.add(callee.split(".")[0].lower())
         prefilter = None if unanchored else _without_superstrings(keywords)
         return cls(ruleset, selected, token_rules, prefilter)
+
+    @cached_property
+    def credential_file_names(self) -> tuple[str, ...]:
+        """Last path components of the packs' credential files (a cheap first check)."""
+        return tuple(sorted({
+            cf.name.rsplit("/", 1)[-1] for p in self.ruleset.providers.values() for cf in p.credential_files
+        }))
+
+    def is_credential_file(self, path: str) -> bool:
+        """Whether `path` is one of the packs' credential files (it passes by name)."""
+        name = path.replace("\\", "/").rsplit("/", 1)[-1]
+        if name not in self.credential_file_names:
+            return False
+        from keyguard.detect.credential_files import matching_files
+
+        return bool(matching_files(self.ruleset, path))
 
     @cached_property
     def python_detector(self) -> PythonDetector:
@@ -155,12 +183,19 @@ def scan_document(document: Document, engine: Engine) -> list[Finding]:
             )
         )
     python_hits: list[Hit] = []
+    if engine.is_credential_file(document.path):
+        from keyguard.detect.credential_files import find_credential_values, matching_files
+
+        files = matching_files(engine.ruleset, document.path)
+        for i, segment in enumerate(document.segments):
+            python_hits.extend(find_credential_values(segment, i, files, engine.ruleset, engine.selected))
     if any(seg.python is not None for seg in document.segments):
         detector = engine.python_detector
         # The parse is the expensive step: only when a key-shaped string or an SDK hint is there.
         plain = document.kind == "python"
         if candidates or detector.wants(document.segments, document_lower if plain else None):
-            python_hits, notes = detector.run(document.segments)
+            found, notes = detector.run(document.segments)
+            python_hits.extend(found)
             document.notes.extend(notes)
     hits = _merge(python_hits, hits)
     return [_to_finding(hit, document, engine.ruleset) for hit in hits if hit.rule.id in engine.selected]
@@ -273,7 +308,7 @@ def scan_bytes(path: str, data: bytes, engine: Engine, keep_document: bool = Fal
     if b"\0" in data[:_SNIFF]:
         result.skipped = "binary file"
         return result
-    if not engine.passes_prefilter(data.lower()):
+    if not engine.passes_prefilter(data.lower()) and not engine.is_credential_file(path):
         return result
     document = read_document(path, data)
     result.findings = scan_document(document, engine)

@@ -105,7 +105,7 @@ class Case:
 
 IBM_MSG = ("IBM Cloud API key", "IBM Quantum Platform", "QISKIT_IBM_TOKEN", "revoke")
 IONQ_MSG = ("IonQ API key", "IONQ_API_KEY", "revoke", "cloud.ionq.com")
-LEGACY_MSG = ("Legacy IBM Quantum API token", "delete it from the code", "closed on 2025-07-01")
+LEGACY_MSG = ("Legacy IBM Quantum API token", "delete it", "closed on 2025-07-01")
 
 SDK_CASES = [
     # -- IBM Quantum Platform / IBM Cloud ------------------------------------------------
@@ -406,7 +406,7 @@ INDIRECTION_CASES = [
         import requests
         iam_url = "https://iam.cloud.ibm.com/identity/token"
         r = requests.post(iam_url, data={"grant_type": "urn:ibm:params:oauth:grant-type:apikey", "apikey": "{{ibm_key}}"})
-        """, ("KG201@3",), ("in an IAM `apikey` field", *IBM_MSG)),
+        """, ("KG201@3",), ("in an `apikey` field", *IBM_MSG)),
     Case("IAM apikey form field in a dict constant", "a.py", """
         import requests
 
@@ -548,7 +548,7 @@ TEXT_CASES = [
     Case("ibm-credentials.env", "ibm-credentials.env", """
         NATURAL_LANGUAGE_UNDERSTANDING_APIKEY={{ibm_key}}
         NATURAL_LANGUAGE_UNDERSTANDING_URL=https://api.us-south.natural-language-understanding.watson.cloud.ibm.com
-        """, ("KG201@1:39",), ("IAM `apikey` field",)),
+        """, ("KG201@1:39",), ("in an `apikey` field",)),
     Case("IBM service-credential JSON", "credentials.json", """
         {
           "apikey": "{{ibm_key}}",

@@ -182,7 +182,11 @@ _KEYWORD_CACHE: dict[str, tuple[str, ...]] = {}
 def _context_keywords(provider: Provider) -> tuple[str, ...]:
     cached = _KEYWORD_CACHE.get(provider.id)
     if cached is None:
-        cached = tuple(dict.fromkeys([*provider.context, *(v.lower() for v in provider.env_vars)]))
+        cached = tuple(dict.fromkeys([
+            *provider.context, *(v.lower() for v in provider.env_vars),
+            # A credential file's name (in the path or the text) is the provider's context.
+            *(cf.name.rsplit("/", 1)[-1].lower() for cf in provider.credential_files),
+        ]))
         _KEYWORD_CACHE[provider.id] = cached
     return cached
 
@@ -203,7 +207,7 @@ def describe_where(line_prefix: str, segment: Segment, is_comment: bool, path: s
     if re.search(r"apikey\s+$", lowered):
         return "in an `Authorization: apiKey` header"
     if re.search(r"apikey[\"']?\s*[=:]\s*[\"']?$", lowered):
-        return "in an IAM `apikey` field"
+        return "in an `apikey` field"
     if re.search(r"bearer\s+$", lowered):
         return "in an `Authorization: Bearer` header"
     if segment.part == "output":
