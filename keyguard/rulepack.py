@@ -600,7 +600,8 @@ def _check_markers(ruleset: RuleSet) -> None:
     GitHub Actions' `${{ secrets.X }}` is not a marker (marker names are `[a-z][a-z0-9_]*`)."""
     from keyguard.fakes import check_fakes
 
-    check_fakes(ruleset.packs, ruleset.rules)
+    builtin = {str(path) for path in builtin_pack_paths()}
+    check_fakes(ruleset.packs, ruleset.rules, generate=[p.path for p in ruleset.packs if p.path not in builtin])
 
 
 def builtin_pack_paths() -> list[Path]:
