@@ -91,19 +91,6 @@ def test_env_write_uses_the_variables_provider(tmp_path, monkeypatch):
         assert [f.rule_id for f in result.findings] == ["KG421"]
 
 
-def test_rule_ids_stay_in_their_provider_ranges():
-    """docs/providers.md: one block of ten ids per provider; KG9xx is left to user packs."""
-    blocks = {
-        "ionq": "KG1", "ibm-cloud": "KG2", "ibm-quantum-legacy": "KG3", "quantum-inspire": ("KG40", "KG41"),
-        "dwave": "KG42", "azure-quantum": "KG43", "qbraid": "KG44", "iqm": "KG45", "aqt": "KG46",
-        "quantinuum": "KG47", "xanadu": "KG48", "rigetti": "KG49", "pasqal": "KG50", "quandela": "KG51",
-        "alice-bob": "KG52", "strangeworks": "KG53", "baidu-quantum": "KG54", "tensorcircuit": "KG55",
-        "origin-quantum": "KG56", "amazon-braket": "KG57",
-    }
-    for rule in RULES.rules.values():
-        assert rule.id.startswith(blocks[rule.provider]), rule.id
-
-
 # -- fake keys from pack data ------------------------------------------------------------------
 
 

@@ -141,7 +141,7 @@ def tls_server(tmp_path: Path) -> Iterator[tuple[int, Path, dict[str, int], set[
     hits: dict[str, int] = {}
 
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+        def do_GET(self) -> None:
             token = self.headers.get("Authorization", "").removeprefix("Bearer ")
             hits[self.path] = hits.get(self.path, 0) + 1
             ok = self.path == "/v1/me" and token in live
@@ -193,9 +193,11 @@ def test_user_pack_for_a_new_provider_end_to_end(tmp_path: Path, tls_server) -> 
     (project / "explore.ipynb").write_text(nb_text)
     (project / ".env").write_text(f"QUBITIA_API_KEY={env_key}\n")
 
-    # The pack's own examples pass (the harness a pack author runs).
-    ruleset = load_ruleset((str(pack_path),))
-    assert [e.name for e in ruleset.examples if e.pack == "qubitia"] == ["Client by position", "placeholder"]
+    # The pack's own examples pass the harness a pack author runs.
+    check = run_keyguard(project, "rules", "check", "rules/qubitia.toml", cert=cert)
+    assert check.returncode == 0, check.stdout + check.stderr
+    listed = run_keyguard(project, "rules", "KG901", cert=cert)
+    assert listed.returncode == 0 and "Qubitia" in listed.stdout, listed.stdout + listed.stderr
 
     scan = run_keyguard(project, "scan", ".", "--format", "json", "--verify", "--exit-zero", cert=cert)
     assert scan.returncode == 0, scan.stderr

@@ -147,13 +147,6 @@ class PythonDetector:
                 old = gates.get((parts[-1], parts[0]))
                 gates[(parts[-1], parts[0])] = (distinct or bool(old and old[0]), call)
         self.call_gates = [(name, root, distinct, pattern) for (name, root), (distinct, pattern) in gates.items()]
-        # Names grouped by a lower-case anchor (the name itself when distinctive, else its
-        # root module): a document lacking the anchor skips the whole group in one check.
-        self.anchored_gates: dict[str, list[tuple[str, str, bool, re.Pattern[str]]]] = {}
-        for gate in self.call_gates:
-            name, root, distinct, _ = gate
-            anchor = name.lower() if distinct else root.lower()
-            self.anchored_gates.setdefault(anchor, []).append(gate)
         self.gates_by_name: dict[str, list[tuple[str, bool, re.Pattern[str]]]] = {}
         for name, root, distinct, pattern in self.call_gates:
             self.gates_by_name.setdefault(name, []).append((root, distinct, pattern))
@@ -173,12 +166,11 @@ class PythonDetector:
         True when a Python segment calls a call-site name (a literal of unusual shape there is
         a finding; save_account notices), writes a provider's environment variable, or holds
         an assignment keyword (`APItoken`). Key-shaped strings are gated by the caller. Parsing
-        costs ~4 MB/s, so files without these hints are not parsed at all. `lower` is the
-        lower-cased Python text when the caller has it (a plain .py file).
+        costs ~4 MB/s, so files without these hints are not parsed at all. `lower` (the
+        lower-cased text, which callers pass) is no longer needed: names are case-sensitive.
         """
         texts = [seg.python for seg in segments if seg.python is not None]
         text = texts[0] if len(texts) == 1 else "\n".join(texts)
-        lowered = text.lower() if lower is None else lower
         # One pass of a trie over every call-site name finds the names present (one `in` per
         # anchor cost a pass each: 50 providers' anchors doubled the gate's time).
         # A lookahead at every position, and each found name's gate-name prefixes: the names
