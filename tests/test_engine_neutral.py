@@ -122,3 +122,17 @@ def test_the_engine_names_no_provider_sdk_call_or_credential_file():
         for match in pattern.finditer(text):
             offenders.append(f"{path.relative_to(ROOT)}: {match.group(1)!r} in ...{text[max(match.start() - 40, 0): match.end() + 40]}...")
     assert offenders == [], "\n".join(offenders)
+
+
+def test_rule_types_are_compared_in_one_place():
+    """What a rule type means (message, fix, SARIF help, manual instruction, secret or not)
+    is decided in keyguard/advice.py; other modules ask it (`behaviour(rule)`)."""
+    comparison = re.compile(r"\.\s*type\s*(==|!=|\bin\b|\bnot\s+in\b)")
+    offenders = []
+    for path in engine_files():
+        if path.name == "advice.py":
+            continue
+        text = code_text(path.read_text(encoding="utf-8"))
+        offenders += [f"{path.relative_to(ROOT)}: {m.group(0)}" for m in comparison.finditer(text)
+                      if "tok . type" not in text[max(m.start() - 6, 0): m.end()]]
+    assert offenders == []
