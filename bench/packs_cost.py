@@ -71,9 +71,12 @@ def interleave(label: str, runs: int, a, b) -> None:
 
 def cli(python: str, args: list[str], cwd: Path) -> float:
     start = time.perf_counter()
-    subprocess.run([python, "-m", "keyguard", "scan", "--no-color", *args], cwd=cwd, env=ENV,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-    return time.perf_counter() - start
+    proc = subprocess.run([python, "-m", "keyguard", "scan", "--color", "never", "-q", *args], cwd=cwd,
+                          env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False)
+    elapsed = time.perf_counter() - start
+    if proc.returncode not in (0, 1):  # 1: findings; anything else is a broken run, not a time
+        raise SystemExit(f"{python} keyguard scan failed ({proc.returncode}): {proc.stderr.decode()[-500:]}")
+    return elapsed
 
 
 def main() -> int:

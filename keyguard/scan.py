@@ -122,7 +122,7 @@ class Engine:
 
     @cached_property
     def _prefilter_pattern(self) -> re.Pattern[bytes] | None:
-        return None if self.prefilter is None else keyword_trie(self.prefilter)
+        return None if self.prefilter is None else re.compile(keyword_trie(self.prefilter).encode())
 
     def passes_prefilter(self, lowered: bytes) -> bool:
         """Whether the lower-cased file holds any prefilter keyword. One pass of a trie-shaped
@@ -133,9 +133,9 @@ class Engine:
         return pattern is None or pattern.search(lowered) is not None
 
 
-def keyword_trie(words: Iterable[str]) -> re.Pattern[bytes]:
-    """A bytes regex matching any of `words`, shaped as a trie (`q(?:br_|cs|i(?:_|rc))`): sre
-    then tries one branch per position instead of every word."""
+def keyword_trie(words: Iterable[str]) -> str:
+    """Regex source matching any of `words`, shaped as a trie (`q(?:br_|cs|i(?:_|rc))`): sre
+    then tries one branch per position instead of every word. Compile it as str or bytes."""
     trie: dict[str, dict] = {}
     for word in words:
         node = trie
@@ -145,13 +145,13 @@ def keyword_trie(words: Iterable[str]) -> re.Pattern[bytes]:
 
     def build(node: dict[str, dict]) -> bytes:
         ends = "" in node
-        branches = [re.escape(ch.encode()) + build(sub) for ch, sub in sorted(node.items()) if ch]
+        branches = [re.escape(ch) + build(sub) for ch, sub in sorted(node.items()) if ch]
         if not branches:
-            return b""
-        body = branches[0] if len(branches) == 1 else b"(?:" + b"|".join(branches) + b")"
-        return b"(?:" + body + b")?" if ends else body
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return "(?:" + body + ")?" if ends else body
 
-    return re.compile(build(trie) or b"(?!)")
+    return build(trie) or "(?!)"
 
 
 def _without_superstrings(keywords: set[str]) -> tuple[str, ...]:

@@ -136,23 +136,25 @@ class PythonDetector:
         # Per callee: its name, the root module that must also appear when the name is
         # generic (`save(` alone is everywhere), and a pattern for a call of it. One pattern
         # per name: sre finds a literal prefix fast, an alternation slowly.
-        gates: dict[tuple[str, str], tuple[bool, re.Pattern[str]]] = {}
+        # Patterns are kept as text and compiled on first use (re's own cache): a hook run
+        # that sees none of ~100 call names must not pay ~100 compiles at start-up.
+        gates: dict[tuple[str, str], tuple[bool, str]] = {}
         for cs in ruleset.call_sites:
             distinctive = ruleset.providers[cs.provider].distinctive_calls
             for callee in cs.callees:
                 parts = callee.split(".")
                 # A call with at least one argument: `IonQProvider()` reads the environment.
-                call = re.compile(re.escape(parts[-1]) + r"\s*\(\s*[^)\s]")
+                call = re.escape(parts[-1]) + r"\s*\(\s*[^)\s]"
                 distinct = parts[-1] in distinctive or ".".join(parts[-2:]) in distinctive
                 old = gates.get((parts[-1], parts[0]))
                 gates[(parts[-1], parts[0])] = (distinct or bool(old and old[0]), call)
         self.call_gates = [(name, root, distinct, pattern) for (name, root), (distinct, pattern) in gates.items()]
-        self.gates_by_name: dict[str, list[tuple[str, bool, re.Pattern[str]]]] = {}
+        self.gates_by_name: dict[str, list[tuple[str, bool, str]]] = {}
         for name, root, distinct, pattern in self.call_gates:
             self.gates_by_name.setdefault(name, []).append((root, distinct, pattern))
         from keyguard.scan import keyword_trie
 
-        self._names_pattern = re.compile("(?=(" + keyword_trie(self.gates_by_name).pattern.decode() + "))")
+        self._names_pattern = re.compile("(?=(" + keyword_trie(self.gates_by_name) + "))")
         self._name_prefixes = {
             name: [other for other in self.gates_by_name if name.startswith(other)] for name in self.gates_by_name
         }
@@ -178,7 +180,7 @@ class PythonDetector:
         found = dict.fromkeys(m.group(1) for m in self._names_pattern.finditer(text))
         for name in dict.fromkeys(p for f in found for p in self._name_prefixes[f]):
             for root, distinct, pattern in self.gates_by_name[name]:
-                if (distinct or root in text) and (pattern.search(text) or _aliased_call(text, name)):
+                if (distinct or root in text) and (re.search(pattern, text) or _aliased_call(text, name)):
                     return True
         # Environment writes only (reads are everywhere in good code).
         if (
