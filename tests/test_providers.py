@@ -152,3 +152,93 @@ def test_github_expressions_are_not_markers():
     pack = parse_pack(PACK_HEAD + RULE + '[[example]]\nname = "ci"\nfile = "ci.yml"\n'
                       'code = "token: ${{ secrets.ACME }}"\nexpect = []\n', "rules/acme.toml")
     build_ruleset([*RULES.packs, pack])
+
+
+# -- verification of the new providers against a loopback emulator -----------------------------
+
+VERIFY_CASES = [
+    # rule, marker, path, where the key travels, answers: state for 200 / 401 (or 400) / 403
+    ("KG421", "dwave_token", "/sapi/v2/solvers/remote/", "x-auth-token"),
+    ("KG441", "qbraid_key", "/api/v1/users/verify", "x-api-key"),
+    ("KG481", "xanadu_key", "/auth/realms/platform/protocol/openid-connect/token", "form:refresh_token"),
+]
+
+
+@pytest.fixture
+def emulator(monkeypatch):
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from urllib.parse import parse_qs
+
+    behave: dict[str, int] = {}
+    seen: list[tuple[str, str, str]] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _key(self) -> str:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length).decode() if length else ""
+            form = parse_qs(body)
+            return (self.headers.get("X-Auth-Token") or self.headers.get("X-API-Key")
+                    or (form.get("refresh_token") or [""])[0])
+
+        def _handle(self) -> None:
+            key = self._key()
+            status = behave.get(key, 401)
+            seen.append((self.command, self.path, key))
+            body = {200: {"success": True, "access_token": "x", "data": {}}, 400: {"error": "invalid_grant"},
+                    401: {"error": "bad"}, 403: {"error": "forbidden"}}[status]
+            raw = json.dumps(body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(raw)))
+            self.end_headers()
+            self.wfile.write(raw)
+
+        do_GET = do_POST = _handle
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    from keyguard.verify import BASE_URL_ENV
+
+    monkeypatch.setenv(BASE_URL_ENV, f"http://127.0.0.1:{server.server_address[1]}")
+    try:
+        yield behave, seen
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.mark.parametrize(("rule_id", "marker", "path", "carrier"), VERIFY_CASES, ids=[c[0] for c in VERIFY_CASES])
+def test_new_provider_verification_states(emulator, rule_id, marker, path, carrier):
+    from keyguard.model import Confidence, Finding, Location, Secret, VerificationState
+    from keyguard.verify import verify_findings
+
+    behave, seen = emulator
+    fakes = FakeKeys(f"verify-{rule_id}")
+    rule = RULES.rules[rule_id]
+    live, dead, restricted = (fakes.make(marker) for _ in range(3))
+    behave.update({live: 200, restricted: 403})
+    if rule_id == "KG481":
+        behave[dead] = 400  # Keycloak answers a bad refresh token with 400 invalid_grant
+    findings = [
+        Finding(rule_id=rule_id, provider=rule.provider, kind=rule.kind, title=rule.title, severity=rule.severity,
+                confidence=Confidence.HIGH, location=Location("a.py", 1, 1, 1, 2, 1, 1), secret=Secret(key),
+                message="m", env_var=rule.env_var)
+        for key in (live, dead, restricted)
+    ]
+    states = [f.verification.state for f in verify_findings(findings, RULES, timeout=5)]
+    expected_restricted = VerificationState.UNKNOWN if rule_id == "KG481" else VerificationState.RESTRICTED
+    assert states == [VerificationState.VERIFIED, VerificationState.UNVERIFIED, expected_restricted]
+    assert sorted(key for _, _, key in seen) == sorted((live, dead, restricted))
+    assert {p for _, p, _ in seen} == {path}
+    assert all(key not in p for _, p, key in seen)  # never in the URL
+
+
+def test_passwords_and_rotating_tokens_are_never_verified():
+    never = [r for r in RULES.rules.values() if r.kind.endswith("password") or r.id in ("KG491", "KG411", "KG471")]
+    assert never and all(r.verify is None for r in never)
