@@ -31,7 +31,7 @@ import random
 import re
 import string
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -149,9 +149,12 @@ def check_fakes(packs: Iterable[Any], rules: Mapping[str, Rule], generate: Itera
     specs: dict[str, FakeSpec] = {}
     for pack in packs:
         for spec in pack.fakes:
-            if spec.name in specs:
-                raise RulePackError(f"{spec.where}: marker {spec.name!r} already declared in {specs[spec.name].where}")
-            specs[spec.name] = spec
+            first = specs.get(spec.name)
+            # The same declaration twice is harmless (a pack copied from a built-in one);
+            # two different ones would make an example's keys depend on load order.
+            if first is not None and replace(first, where=spec.where) != spec:
+                raise RulePackError(f"{spec.where}: marker {spec.name!r} already declared differently in {first.where}")
+            specs.setdefault(spec.name, spec)
     for spec in specs.values():
         if spec.rule is not None:
             rule = rules.get(spec.rule)

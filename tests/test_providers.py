@@ -139,13 +139,20 @@ RULE = ('[[rule]]\nid = "KG991"\ntype = "token"\nkind = "k"\ntitle = "t"\nseveri
         ('[fake.acme_key]\ntemplate = "x{{nope}}"\n', "template uses unknown marker {{nope}}"),
         ('[fake.acme_key]\nalphabet = "hex"\nlength = 8\ncolour = "red"\n', "unknown key(s) 'colour'"),
         ('[fake.Acme]\nalphabet = "hex"\nlength = 8\n', "marker names are lower case"),
-        ('[fake.ionq_key]\nalphabet = "hex"\nlength = 8\n', "marker 'ionq_key' already declared"),
+        ('[fake.ionq_key]\nalphabet = "hex"\nlength = 8\n', "marker 'ionq_key' already declared differently"),
     ],
 )
 def test_fake_declaration_errors_name_file_and_key(body, message):
     with pytest.raises(RulePackError) as info:
         build_ruleset([*RULES.packs, parse_pack(PACK_HEAD + RULE + body, "rules/acme.toml")])
     assert message in str(info.value)
+
+
+def test_the_same_fake_declared_twice_is_accepted():
+    """A user pack copied from a built-in one repeats its [fake.*] tables unchanged."""
+    pack = parse_pack(PACK_HEAD + RULE + '[fake.ionq_key]\nalphabet = "base62"\nlength = 32\nmixed = true\n',
+                      "rules/acme.toml")
+    build_ruleset([*RULES.packs, pack])
 
 
 def test_github_expressions_are_not_markers():
