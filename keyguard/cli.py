@@ -61,7 +61,15 @@ def _summary(result: Any, findings: Sequence[Finding], fail_on: Severity) -> dic
         "skipped": dict(sorted(result.skipped.items())),
         "notes": [{"path": p, "note": n} for p, n in result.notes],
         "errors": list(result.errors),
+        **_history_summary(result),
     }
+
+
+def _history_summary(result: Any) -> dict[str, Any]:
+    """`history` in the summary of a --history scan: commits read, distinct blobs scanned."""
+    if not hasattr(result, "commits"):
+        return {}
+    return {"history": {"commits": result.commits, "blobs_scanned": result.files_scanned}}
 
 
 def _print_summary(summary: dict[str, Any], quiet: bool) -> None:
@@ -78,7 +86,12 @@ def _print_summary(summary: dict[str, Any], quiet: bool) -> None:
     skipped_text = ""
     if skipped:
         skipped_text = "; skipped " + ", ".join(f"{n} {reason}" for reason, n in skipped.items())
-    click.echo(f"{found} in {summary['files_scanned']} scanned file(s){skipped_text}.", err=True)
+    scanned = f"{summary['files_scanned']} scanned file(s)"
+    if "history" in summary:
+        history = summary["history"]
+        scanned = (f"{history['blobs_scanned']} distinct blob(s) of {history['commits']} "
+                   f"commit(s)")
+    click.echo(f"{found} in {scanned}{skipped_text}.", err=True)
 
 
 class _Group(click.Group):
@@ -112,7 +125,21 @@ def cli() -> None:
     """keyguard: find, fix and verify leaked quantum-cloud credentials (IonQ, IBM Quantum)."""
 
 
-@cli.command()
+class _ScanCommand(click.Command):
+    """`scan`, where a bare `--history` means `--history=--all` (click would otherwise take
+    the next path as its value: `--history src` must scan src's history on every ref)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        end = args.index("--") if "--" in args else len(args)
+        args = [f"--history={ALL_REFS}" if a == "--history" and i < end else a
+                for i, a in enumerate(args)]
+        return super().parse_args(ctx, args)
+
+
+ALL_REFS = "--all"
+
+
+@cli.command(cls=_ScanCommand)
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif", "github"]),
               default="text", show_default=True,
@@ -146,6 +173,10 @@ def cli() -> None:
               help="Print the unified diff --fix would apply (secrets redacted); write nothing.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
               help="Use this config file instead of searching for pyproject.toml/.keyguard.toml.")
+@click.option("--history", "history", metavar="[=REV-RANGE]", default=None,
+              help="Scan the git history instead of the files: every commit of every ref "
+                   "(--history), or what `git rev-list` selects (--history=origin/main..HEAD). "
+                   "PATHS limit the paths inside the repository.")
 @click.option("--verify", "verify_", is_flag=True,
               help="Ask each provider whether the keys found are live: sends each distinct key "
                    "to its provider's official endpoint (opt-in; see README \"Verification\").")
@@ -163,7 +194,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
          config_file: str | None = None, sarif_output: str | None = None,
          fix_: bool = False, diff: bool = False, verify_: bool = False,
          verify_legacy: bool = False, verify_timeout: float = 10.0,
-         verify_per_host: int = 1) -> None:
+         verify_per_host: int = 1, history: str | None = None) -> None:
     """Scan PATHS (files or directories; default: .) for leaked credentials."""
     from keyguard.scan import scan_paths
 
@@ -178,7 +209,12 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
         "config": config_file,
     }
     config = build_config(paths, flags)
-    result = scan_paths(paths, config)
+    if history is not None:
+        from keyguard.history import scan_history
+
+        result = scan_history(paths, history, config)
+    else:
+        result = scan_paths(paths, config)
     findings = result.findings
     findings, suppressed = _apply_baseline(findings, result.ignored, config)
     if verify_ or verify_legacy:
@@ -187,7 +223,9 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
         findings = _verify(findings, config, legacy=verify_legacy, timeout=verify_timeout,
                            per_host=verify_per_host)
     fixed_files = False
-    if fix_ or diff:
+    if (fix_ or diff) and history is not None:
+        _history_fix_notice(findings, quiet)
+    elif fix_ or diff:
         findings, fixed_files = _fix_or_diff(findings, config, write=fix_ and not diff,
                                              show_secrets=show_secrets, quiet=quiet)
         if diff:
@@ -257,6 +295,17 @@ def _fix_or_diff(findings: list[Finding], config: Config, *, write: bool, show_s
     if not quiet:
         click.echo(summarize(run.plans, ruleset, applied=write), err=True, nl=False)
     return run.remaining, bool(run.changed)
+
+
+def _history_fix_notice(findings: Sequence[Finding], quiet: bool) -> None:
+    """--fix/--diff with --history: history is never rewritten; say what to do instead."""
+    if quiet and not findings:
+        return
+    click.echo(
+        "keyguard: --fix does not rewrite history. Revoke every key found in history with its "
+        "provider (a removed key is still in every clone). To also purge it from the history, "
+        "see `git filter-repo --replace-text` (it rewrites commits: coordinate with everyone "
+        "who has a clone). Run --fix without --history to fix the working tree.", err=True)
 
 
 def _render_sarif(findings: Sequence[Finding], config: Config) -> str:
