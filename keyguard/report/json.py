@@ -5,7 +5,9 @@ has rule, provider, kind, title, severity, confidence, path, line, column, end_l
 end_column (1-based, end exclusive), cell (0-based, notebooks), cell_line, part,
 output_index, raw_line, raw_column (position in the file itself), message, context, env_var,
 fingerprint, fixable, verification, verification_detail, and secret: redacted
-("ab12…(44 chars)") unless `show_secrets` is set.
+("ab12…(44 chars)") unless `show_secrets` is set. History findings (`--history`) add commit
+(full SHA of the introducing commit), commit_date (its author date, ISO 8601), in_head, refs,
+and head_line/head_column (where the key is in HEAD) when in_head.
 """
 
 from __future__ import annotations
@@ -48,7 +50,25 @@ def finding_to_dict(finding: Finding, *, show_secrets: bool = False) -> dict[str
         "verification": finding.verification.state.value,
         "verification_detail": finding.verification.detail,
         "secret": finding.secret.reveal() if show_secrets else finding.secret.redacted,
+        **history_fields(finding),
     }
+
+
+def history_fields(finding: Finding) -> dict[str, Any]:
+    """commit, commit_date, in_head, refs (and head_line/head_column when in HEAD) of a
+    --history finding; {} for tree scans, whose JSON is unchanged."""
+    if finding.commit is None:
+        return {}
+    fields: dict[str, Any] = {
+        "commit": finding.commit,
+        "commit_date": finding.commit_date,
+        "in_head": bool(finding.in_head),
+        "refs": list(finding.refs or ()),
+    }
+    if finding.head_location is not None:
+        fields["head_line"] = finding.head_location.line
+        fields["head_column"] = finding.head_location.column
+    return fields
 
 
 def render_json(
