@@ -1,11 +1,197 @@
-"""Which blobs need a scan (placeholder: all of them; see the diff gate below)."""
+"""Which blobs can hold something a scan of the version before did not: the diff gate.
+
+A blob is one version of a file. Scanning every version in full costs commits x file size;
+most versions differ from the one before by a few lines that hold no key. So one
+`git log -p -U0` pass (git computes the diffs) gives each new blob's added lines, and a
+blob is scanned only when those lines hold
+
+- a value in the format of a token or identifier rule that passes the token detector's
+  shape filters (the same format layer as a tree scan, without its context filters),
+- an SDK credential call site, a provider environment-variable write or an assignment
+  keyword (the Python detector's own `wants` test): a literal of unusual shape or a
+  save_account() notice, or
+- a removed ignore comment (a key it hid is reported again).
+
+Everything git shows no text diff for (merge resolutions, binary or attribute-marked files,
+commits git could not diff) is scanned in full, and so is every blob of HEAD (a history
+scan finds at least what a tree scan finds). What the gate can miss: provider context
+(a keyword such as "ionq" that a bare key shape needs) added in a later commit to a file
+whose key shape was added earlier without it, and removed again before HEAD.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
+from keyguard.detect.filters import is_placeholder, is_plausible_token
+from keyguard.detect.tokens import min_width
+from keyguard.documents import Segment
 from keyguard.history.git import Git
 
+if TYPE_CHECKING:
+    from keyguard.rulepack import Rule
+    from keyguard.scan import Engine
 
-def gated_blobs(git: Git, commits: Sequence[str], specs: Sequence[str], blobs: set[str]) -> set[str]:
-    return set(blobs)
+# A run of key characters longer than this (base64 images, minified code) sends the blob to
+# a full scan instead of running every rule's regex along it here.
+LONG_RUN = 1024
+_PYTHON_LIKE = (b".py", b".pyi", b".pyw", b".ipynb")
+_ADDED = re.compile(rb"^\+(.*)", re.M)
+_INDEX = re.compile(rb"^index ([0-9a-f]{40,64})\.\.([0-9a-f]{40,64})", re.M)
+_SECTION = b"\ndiff --git "
+_IGNORE_WORDS = (b"keyguard", b"allowlist")  # `# keyguard: ignore`, `pragma: allowlist`
+_REMOVED_IGNORE = re.compile(rb"^-.*(?:" + b"|".join(_IGNORE_WORDS) + rb")", re.M)
+
+
+_KEY_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+/=-"
+# Key characters -> "a", everything else -> " ": runs are then found with bytes.find (C speed)
+# instead of a regex stepping through every identifier.
+_RUN_MAP = bytes(0x61 if chr(i).encode("latin-1") in _KEY_CHARS else 0x20 for i in range(256))
+
+
+def holds_key_format(added: bytes, engine: Engine) -> bool:
+    """Whether `added` holds a value in the format of a selected token or identifier rule that
+    passes the token detector's shape filters (plausibility, placeholders): the same format
+    layer as `find_tokens`, without the context filters (context may sit elsewhere in the
+    file). Bare rules' regexes are bounded by key characters, so each is run inside one run
+    of key characters at a time, as `find_tokens` does."""
+    rules = engine.token_rules
+    bare = [(r, min_width(r)) for r in rules if not r.keywords]
+    if bare:
+        shortest = min(w for _, w in bare)
+        mapped = added.translate(_RUN_MAP)
+        needle = b"a" * shortest
+        start = mapped.find(needle)
+        while start >= 0:
+            stop = mapped.find(b" ", start)
+            stop = len(added) if stop < 0 else stop
+            if stop - start > LONG_RUN:
+                return True  # an image or a minified line: the full scan decides, cheaply
+            run = added[start:stop].decode("ascii")
+            for rule, width in bare:
+                if len(run) >= width:
+                    for match in rule.regex.finditer(run):  # type: ignore[union-attr]
+                        if _passes_shape(rule, match.group("secret"), engine):
+                            return True
+            start = mapped.find(needle, stop)
+    lower = added.lower()
+    for rule in rules:
+        if rule.keywords and any(k.encode() in lower for k in rule.keywords):
+            text = added.decode("utf-8", "replace")
+            for match in rule.regex.finditer(text):  # type: ignore[union-attr]
+                if _passes_shape(rule, match.group("secret"), engine):
+                    return True
+    return False
+
+
+def _passes_shape(rule: Rule, value: str, engine: Engine) -> bool:
+    if rule.type != "token":
+        return True
+    if not is_plausible_token(value, min_entropy=rule.min_entropy, mixed_case=rule.mixed_case):
+        return False
+    provider = engine.ruleset.providers[rule.provider]
+    return not is_placeholder(value, provider.placeholders, frozenset(provider.env_vars))
+
+
+class Gate:
+    """Decides per diff section; `scan` collects blobs that need a scan, `seen` every blob
+    the diff pass showed as text (blobs never seen are scanned in full)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.scan: set[str] = set()
+        self.seen: set[str] = set()
+
+    def section(self, text: bytes) -> None:
+        match = _INDEX.search(text)
+        if match is None:
+            return  # mode change, or a header git wrote without contents
+        blob = match.group(2).decode()
+        head_end = text.find(b"\n@@", match.end())
+        if head_end < 0:  # no hunk: binary ("Binary files ... differ") or empty
+            return
+        self.seen.add(blob)
+        if blob in self.scan:
+            return
+        body = text[head_end + 1:]
+        if any(w in body for w in _IGNORE_WORDS) and _REMOVED_IGNORE.search(body):
+            self.scan.add(blob)
+            return
+        added = b"\n".join(_ADDED.findall(body))
+        if not added:
+            return
+        if holds_key_format(added, self.engine):
+            self.scan.add(blob)
+            return
+        header = text[:text.find(b"\n")].rstrip(b'"')
+        if header.endswith(_PYTHON_LIKE):
+            decoded = added.decode("utf-8", "replace")
+            if header.endswith(b".ipynb"):  # code cells are JSON strings
+                decoded = decoded.replace('\\"', '"').replace("\\n", "\n")
+            if self.engine.python_detector.wants([Segment(text=decoded, python=decoded)]):
+                self.scan.add(blob)
+
+
+def _diff_pass(args: tuple[Git, list[str], list[str], Engine | None]) -> tuple[set[str], set[str]]:
+    git, commits, specs, engine = args
+    if engine is None:
+        from keyguard.scan import _engine
+
+        engine = _engine(*_ENGINE_KEY)
+    gate = Gate(engine)
+    cmd = ["log", "--no-walk=unsorted", "--stdin", "-p", "-U0", "--full-index", "--no-merges",
+           "--no-renames", "--no-ext-diff", "--no-textconv", "--no-color", "--format=%x01%H",
+           "--", *specs]
+    proc = git.popen(cmd, stdin=True)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("".join(c + "\n" for c in commits).encode())
+    proc.stdin.close()
+    tail = b""
+    while True:
+        chunk = proc.stdout.read(1 << 20)
+        if not chunk:
+            break
+        parts = (tail + chunk).split(_SECTION)
+        tail = parts.pop()
+        for part in parts:
+            gate.section(part)
+    # When git dies the last section may be cut short: its blob then stays unseen.
+    if proc.wait() == 0 and tail:
+        gate.section(tail)
+    if proc.stderr is not None:
+        proc.stderr.close()
+    return gate.scan, gate.seen
+
+
+_ENGINE_KEY: tuple[tuple[str, ...], frozenset[str]] = ((), frozenset())
+
+
+def gated_blobs(git: Git, commits: Sequence[str], specs: Sequence[str], blobs: set[str],
+                engine: Engine, always: Iterable[str] = (), *, workers: int = 1,
+                extra: tuple[str, ...] = ()) -> set[str]:
+    """The subset of `blobs` to scan: those the diff pass says may hold something new, those
+    it could not show (merges, binary, failures), and `always` (HEAD's blobs). With
+    `workers` > 1 the commits are split into that many diff passes run in parallel."""
+    scan: set[str] = set()
+    seen: set[str] = set()
+    if commits and (workers <= 1 or len(commits) < 200):
+        scan, seen = _diff_pass((git, list(commits), list(specs), engine))
+    elif commits:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        global _ENGINE_KEY
+        _ENGINE_KEY = (extra, engine.selected)  # forked workers rebuild the same engine
+        size = -(-len(commits) // workers)
+        chunks = [list(commits[i:i + size]) for i in range(0, len(commits), size)]
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        with ProcessPoolExecutor(max_workers=workers,
+                                 mp_context=multiprocessing.get_context(method)) as pool:
+            for part_scan, part_seen in pool.map(
+                    _diff_pass, [(git, chunk, list(specs), None) for chunk in chunks]):
+                scan |= part_scan
+                seen |= part_seen
+    unseen = blobs - seen
+    return (blobs & scan) | unseen | (blobs & set(always))

@@ -65,7 +65,12 @@ class Git:
             raise GitError(f"{path}: no such directory")
         proc = subprocess.run([binary, "rev-parse", "--show-toplevel"], cwd=directory,
                               capture_output=True, env=environment())
-        if proc.returncode != 0:
+        if proc.returncode != 0:  # a bare repository has no top level: use the git dir
+            bare = subprocess.run([binary, "rev-parse", "--is-bare-repository", "--absolute-git-dir"],
+                                  cwd=directory, capture_output=True, env=environment())
+            lines = bare.stdout.splitlines()
+            if bare.returncode == 0 and lines and lines[0] == b"true":
+                return cls(os.fsdecode(lines[1]), binary)
             raise GitError(f"{path}: not inside a git repository (--history scans a repository's "
                            "commits; run it inside a clone)")
         return cls(os.fsdecode(proc.stdout.rstrip(b"\n")), binary)

@@ -139,7 +139,13 @@ def scan_history(paths: Sequence[str], revisions: str, config: Config) -> Histor
     jobs: dict[tuple[str, str], Job] = {}
     for change, path in changes:
         jobs.setdefault((change.blob, kind_of(path)), Job(change.blob, path))
-    wanted = gated_blobs(git, commits, specs, {job.blob for job in jobs.values()})
+    engine = _engine(tuple(config.extend_rules), load_ruleset(tuple(config.extend_rules)).select(
+        config.select, config.ignore))
+    head_tree = _head_tree(git, specs)
+    workers = default_workers(config.jobs)
+    wanted = gated_blobs(git, commits, specs, {job.blob for job in jobs.values()}, engine,
+                         always=head_tree.values(), workers=workers,
+                         extra=tuple(config.extend_rules))
     sizes = blob_sizes(git, wanted)
     to_scan: list[Job] = []
     unreadable: dict[str, str] = {}
@@ -154,10 +160,7 @@ def scan_history(paths: Sequence[str], revisions: str, config: Config) -> Histor
         else:
             to_scan.append(job)
 
-    engine = _engine(tuple(config.extend_rules), load_ruleset(tuple(config.extend_rules)).select(
-        config.select, config.ignore))
     results: dict[tuple[str, str], FileResult] = {}
-    workers = default_workers(config.jobs)
     for job, file_result in scan_blobs(git, to_scan, engine, tuple(config.extend_rules),
                                        workers, sizes):
         _count(result, job, file_result, unreadable)
@@ -168,7 +171,7 @@ def scan_history(paths: Sequence[str], revisions: str, config: Config) -> Histor
                                    "went on (`git fsck` names what is damaged)"))
 
     reported, ignored = first_sightings(changes, results, kind_of)
-    head = _head_findings(git, shown, specs, {path for _, path in reported}, results, engine)
+    head = _head_findings(git, shown, head_tree, {path for _, path in reported}, results, engine)
     refs = _refs(git, {seen.change.commit for seen in reported.values()})
     for (fingerprint, path), seen in reported.items():
         location = head.get((fingerprint, path))
@@ -205,23 +208,26 @@ def _count(result: HistoryResult, job: Job, file_result: FileResult,
                         if not note.startswith("syntax error"))
 
 
-def _head_findings(git: Git, shown: _Paths, specs: list[str], paths: set[str],
-                   results: dict[tuple[str, str], FileResult], engine: object
-                   ) -> dict[tuple[str, str], Location]:
-    """(fingerprint, display path) -> location in HEAD, for the paths that have findings."""
-    if not paths:
-        return {}
+def _head_tree(git: Git, specs: list[str]) -> dict[bytes, str]:
+    """Raw path -> blob name of every file in HEAD ({} when HEAD is unborn)."""
     proc = git.run(["ls-tree", "-r", "-z", "--full-tree", "HEAD", "--", *specs], check=False)
+    tree: dict[bytes, str] = {}
     if proc.returncode != 0:
-        return {}  # detached from any commit (no HEAD): nothing is "in HEAD"
-    head_blobs: dict[str, str] = {}
+        return tree
     for entry in proc.stdout.split(b"\0"):
         meta, _, raw = entry.partition(b"\t")
         parts = meta.split()
-        if len(parts) == 3 and parts[1] == b"blob":
-            path = shown.display(raw)
-            if path in paths:
-                head_blobs[path] = parts[2].decode()
+        if len(parts) == 3 and parts[1] == b"blob" and parts[0] != SYMLINK_MODE:
+            tree[raw] = parts[2].decode()
+    return tree
+
+
+def _head_findings(git: Git, shown: _Paths, head_tree: dict[bytes, str], paths: set[str],
+                   results: dict[tuple[str, str], FileResult], engine: object
+                   ) -> dict[tuple[str, str], Location]:
+    """(fingerprint, display path) -> location in HEAD, for the paths that have findings."""
+    head_blobs = {shown.display(raw): blob for raw, blob in head_tree.items()}
+    head_blobs = {path: blob for path, blob in head_blobs.items() if path in paths}
     missing = [Job(blob, path) for path, blob in head_blobs.items()
                if (blob, kind_of(path)) not in results]
     if missing:
