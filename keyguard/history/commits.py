@@ -82,7 +82,7 @@ def _parse_record(record: bytes) -> Iterator[Change]:
     header, _, body = record.partition(b"\0")
     fields = header.decode().split()
     commit, date, parents = fields[0], fields[1], fields[2:]
-    tokens = body.lstrip(b"\n").split(b"\0")
+    tokens = body.lstrip(b"\n\0").split(b"\0")
     i = 0
     while i + 1 < len(tokens):
         meta, path = tokens[i], tokens[i + 1]
