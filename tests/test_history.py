@@ -287,3 +287,134 @@ def test_verify_works_on_history_findings(repo: Repo, monkeypatch) -> None:
         assert repo.keys["removed"] not in result.output
     finally:
         next(gen, None)
+
+
+# --- bad input ------------------------------------------------------------------------------
+
+def small_repo(tmp_path: Path, name: str = "r") -> Repo:
+    repo = Repo(tmp_path / name, git_env(tmp_path))
+    repo.path.mkdir()
+    repo.git("init", "-q")
+    return repo
+
+
+def ionq_file(key: str) -> str:
+    return f'from qiskit_ionq import IonQProvider\nIonQProvider("{key}")\n'
+
+
+def test_not_a_repository_is_exit_2(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    result = CliRunner().invoke(cli, ["scan", "--history", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "not inside a git repository" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_no_commits(tmp_path, monkeypatch) -> None:
+    repo = small_repo(tmp_path)
+    monkeypatch.chdir(repo.path)
+    result = CliRunner().invoke(cli, ["scan", "--history"])
+    assert result.exit_code == 0
+    assert "no commits yet" in result.output
+
+
+def test_shallow_clone_says_what_is_missing(tmp_path, monkeypatch) -> None:
+    repo = small_repo(tmp_path)
+    fakes = FakeKeys("shallow")
+    old, new = fakes.ionq_key(), fakes.ionq_key()
+    repo.write("a.py", ionq_file(old))
+    repo.commit("old key")
+    repo.write("a.py", ionq_file(new))
+    repo.commit("new key")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo.path}", str(clone)],
+                   env=repo.env, check=True, capture_output=True)
+    monkeypatch.chdir(clone)
+    result = scan_history(["."], "", Config(jobs=1))
+    assert [f.secret.reveal() for f in result.findings] == [new]
+    assert any("shallow clone" in note and "--unshallow" in note for _, note in result.notes)
+
+
+def test_submodules_lfs_binary_and_huge_blobs_are_counted(tmp_path, monkeypatch) -> None:
+    inner = small_repo(tmp_path, "inner")
+    inner.write("x.py", "x = 1\n")
+    inner.commit("inner")
+    repo = small_repo(tmp_path)
+    fakes = FakeKeys("skips")
+    repo.write("lfs.bin", "version https://git-lfs.github.com/spec/v1\noid sha256:"
+               + fakes.hex(64) + "\nsize 123\n")
+    (repo.path / "image.py").write_bytes(b"ionq\0" + fakes.ionq_key().encode())
+    repo.write("big.py", ionq_file(fakes.ionq_key()) + "# pad\n" * 200_000)
+    subprocess.run(["git", "-c", "protocol.file.allow=always", "submodule", "add", "-q",
+                    str(inner.path), "vendor/inner"], cwd=repo.path, env=repo.env, check=True,
+                   capture_output=True)
+    repo.commit("skips")
+    monkeypatch.chdir(repo.path)
+    result = scan_history(["."], "", Config(jobs=1, max_file_size=1024 * 1024))
+    assert result.findings == []
+    assert result.skipped["submodule (not followed)"] == 1
+    assert result.skipped["Git LFS pointer (the content is not in git)"] == 1
+    assert result.skipped["binary file"] == 1
+    assert result.skipped["larger than 1 MB"] == 1
+    assert any(p == "vendor/inner" and "not followed" in n for p, n in result.notes)
+
+
+def test_non_utf8_path_names(tmp_path, monkeypatch) -> None:
+    repo = small_repo(tmp_path)
+    key = FakeKeys("latin1").ionq_key()
+    name = b"caf\xe9.py"
+    try:
+        (repo.path / os.fsdecode(name)).write_text(ionq_file(key))
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("the file system refuses non-UTF-8 names")
+    repo.commit("latin-1 name")
+    monkeypatch.chdir(repo.path)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["scan", "--history", "--format", "json", "-q"])
+    [finding] = json.loads(result.output)["findings"]
+    assert finding["path"] == "caf\\xe9.py"
+    assert key not in result.output
+
+
+def test_missing_or_corrupt_object_is_named_and_the_scan_goes_on(tmp_path, monkeypatch) -> None:
+    repo = small_repo(tmp_path)
+    fakes = FakeKeys("corrupt")
+    kept, lost = fakes.ionq_key(), fakes.ionq_key()
+    repo.write("kept.py", ionq_file(kept))
+    repo.write("lost.py", ionq_file(lost))
+    repo.commit("two files")
+    blob = repo.git("rev-parse", "HEAD:lost.py")
+    loose = repo.path / ".git" / "objects" / blob[:2] / blob[2:]
+    loose.chmod(0o644)
+    loose.write_bytes(b"not zlib at all")
+    monkeypatch.chdir(repo.path)
+    result = scan_history(["."], "", Config(jobs=1))
+    assert [f.secret.reveal() for f in result.findings] == [kept]
+    assert result.skipped["missing or corrupt object"] == 1
+    assert any(blob in note for _, note in result.notes)
+    loose.unlink()
+    again = scan_history(["."], "", Config(jobs=1))
+    assert [f.secret.reveal() for f in again.findings] == [kept]
+
+
+def fake_git(tmp_path: Path, version: str) -> str:
+    """A directory whose `git` prints `version` (an old git cannot be installed here)."""
+    bin_dir = tmp_path / "old-git"
+    bin_dir.mkdir()
+    script = bin_dir / "git"
+    script.write_text(f"#!/bin/sh\necho 'git version {version}'\n")
+    script.chmod(0o755)
+    return str(bin_dir)
+
+
+def test_git_missing_or_too_old(tmp_path, monkeypatch) -> None:
+    repo = small_repo(tmp_path)
+    repo.commit("empty")
+    monkeypatch.chdir(repo.path)
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    missing = CliRunner().invoke(cli, ["scan", "--history"])
+    assert missing.exit_code == 2 and "git 2.20 or newer" in missing.output
+    monkeypatch.setenv("PATH", fake_git(tmp_path, "2.1.4"))
+    old = CliRunner().invoke(cli, ["scan", "--history"])
+    assert old.exit_code == 2 and "found git version 2.1.4" in old.output
