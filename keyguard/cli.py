@@ -177,6 +177,9 @@ ALL_REFS = "--all"
               help="Scan the git history instead of the files: every commit of every ref "
                    "(--history), or what `git rev-list` selects (--history=origin/main..HEAD). "
                    "PATHS limit the paths inside the repository.")
+@click.option("--pre-push", "pre_push", is_flag=True,
+              help="Scan exactly the commits being pushed (pre-commit's PRE_COMMIT_FROM_REF.."
+                   "PRE_COMMIT_TO_REF; the keyguard-push hook). Implies --history.")
 @click.option("--verify", "verify_", is_flag=True,
               help="Ask each provider whether the keys found are live: sends each distinct key "
                    "to its provider's official endpoint (opt-in; see README \"Verification\").")
@@ -194,7 +197,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
          config_file: str | None = None, sarif_output: str | None = None,
          fix_: bool = False, diff: bool = False, verify_: bool = False,
          verify_legacy: bool = False, verify_timeout: float = 10.0,
-         verify_per_host: int = 1, history: str | None = None) -> None:
+         verify_per_host: int = 1, history: str | None = None, pre_push: bool = False) -> None:
     """Scan PATHS (files or directories; default: .) for leaked credentials."""
     from keyguard.scan import scan_paths
 
@@ -209,6 +212,10 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
         "config": config_file,
     }
     config = build_config(paths, flags)
+    if pre_push:
+        from keyguard.history.push import pushed_range
+
+        history = pushed_range(os.environ)
     if history is not None:
         from keyguard.history import scan_history
 
