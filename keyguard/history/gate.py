@@ -34,8 +34,8 @@ if TYPE_CHECKING:
     from keyguard.rulepack import Rule
     from keyguard.scan import Engine
 
-# A run of key characters longer than this (base64 images, minified code) sends the blob to
-# a full scan instead of running every rule's regex along it here.
+# In a notebook, a run of key characters longer than this (a base64 image) sends the blob to
+# a full scan, which skips images, instead of running every rule's regex along it here.
 LONG_RUN = 1024
 _PYTHON_LIKE = (b".py", b".pyi", b".pyw", b".ipynb")
 _ADDED = re.compile(rb"^\+(.*)", re.M)
@@ -51,14 +51,13 @@ _KEY_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+/
 _RUN_MAP = bytes(0x61 if chr(i).encode("latin-1") in _KEY_CHARS else 0x20 for i in range(256))
 
 
-def holds_key_format(added: bytes, engine: Engine) -> bool:
+def holds_key_format(added: bytes, engine: Engine, long_run_scans: bool = True) -> bool:
     """Whether `added` holds a value in the format of a selected token or identifier rule that
     passes the token detector's shape filters (plausibility, placeholders): the same format
     layer as `find_tokens`, without the context filters (context may sit elsewhere in the
     file). Bare rules' regexes are bounded by key characters, so each is run inside one run
     of key characters at a time, as `find_tokens` does."""
-    rules = engine.token_rules
-    bare = [(r, min_width(r)) for r in rules if not r.keywords]
+    bare, anchored = _rule_groups(engine)
     if bare:
         shortest = min(w for _, w in bare)
         mapped = added.translate(_RUN_MAP)
@@ -67,8 +66,8 @@ def holds_key_format(added: bytes, engine: Engine) -> bool:
         while start >= 0:
             stop = mapped.find(b" ", start)
             stop = len(added) if stop < 0 else stop
-            if stop - start > LONG_RUN:
-                return True  # an image or a minified line: the full scan decides, cheaply
+            if long_run_scans and stop - start > LONG_RUN:
+                return True  # a notebook image: the full scan (which skips images) decides
             run = added[start:stop].decode("ascii")
             for rule, width in bare:
                 if len(run) >= width:
@@ -76,14 +75,28 @@ def holds_key_format(added: bytes, engine: Engine) -> bool:
                         if _passes_shape(rule, match.group("secret"), engine):
                             return True
             start = mapped.find(needle, stop)
-    lower = added.lower()
-    for rule in rules:
-        if rule.keywords and any(k.encode() in lower for k in rule.keywords):
+    lower = added.lower() if anchored else b""
+    for rule, keywords in anchored:
+        if any(k in lower for k in keywords):
             text = added.decode("utf-8", "replace")
             for match in rule.regex.finditer(text):  # type: ignore[union-attr]
                 if _passes_shape(rule, match.group("secret"), engine):
                     return True
     return False
+
+
+_GROUPS: dict[int, tuple[Engine, list[tuple[Rule, int]], list[tuple[Rule, tuple[bytes, ...]]]]] = {}
+
+
+def _rule_groups(engine: Engine) -> tuple[list[tuple[Rule, int]], list[tuple[Rule, tuple[bytes, ...]]]]:
+    """(bare rules with their minimum width, keyword rules with their keywords as bytes)."""
+    cached = _GROUPS.get(id(engine))
+    if cached is None or cached[0] is not engine:
+        rules = engine.token_rules
+        bare = [(r, min_width(r)) for r in rules if not r.keywords]
+        anchored = [(r, tuple(k.encode() for k in r.keywords)) for r in rules if r.keywords]
+        cached = _GROUPS[id(engine)] = (engine, bare, anchored)
+    return cached[1], cached[2]
 
 
 def _passes_shape(rule: Rule, value: str, engine: Engine) -> bool:
@@ -105,30 +118,41 @@ class Gate:
         self.seen: set[str] = set()
 
     def section(self, text: bytes) -> None:
-        match = _INDEX.search(text)
-        if match is None:
+        at = text.find(b"\nindex ")
+        if at < 0:
             return  # mode change, or a header git wrote without contents
-        blob = match.group(2).decode()
-        head_end = text.find(b"\n@@", match.end())
+        dots = text.find(b"..", at)
+        line_end = text.find(b"\n", at + 1)
+        if dots < 0 or line_end < 0 or dots > line_end:
+            return
+        space = text.find(b" ", dots, line_end)
+        blob = text[dots + 2: space if space > 0 else line_end].decode()
+        head_end = text.find(b"\n@@", line_end - 1)
         if head_end < 0:  # no hunk: binary ("Binary files ... differ") or empty
             return
         self.seen.add(blob)
         if blob in self.scan:
             return
         body = text[head_end + 1:]
-        if any(w in body for w in _IGNORE_WORDS) and _REMOVED_IGNORE.search(body):
+        if (b"keyguard" in body or b"allowlist" in body) and _REMOVED_IGNORE.search(body):
             self.scan.add(blob)
+            return
+        name = text[:text.find(b"\n")].rstrip(b'"')
+        python_like, notebook = name.endswith(_PYTHON_LIKE), name.endswith(b".ipynb")
+        # Cheap first: the whole hunk text (removed lines too) has no key format and, for
+        # Python, no call-site hint: nothing new can be there.
+        maybe_key = holds_key_format(body, self.engine, notebook)
+        if not maybe_key and not python_like:
             return
         added = b"\n".join(_ADDED.findall(body))
         if not added:
             return
-        if holds_key_format(added, self.engine):
+        if maybe_key and holds_key_format(added, self.engine, notebook):
             self.scan.add(blob)
             return
-        header = text[:text.find(b"\n")].rstrip(b'"')
-        if header.endswith(_PYTHON_LIKE):
+        if python_like:
             decoded = added.decode("utf-8", "replace")
-            if header.endswith(b".ipynb"):  # code cells are JSON strings
+            if notebook:  # code cells are JSON strings
                 decoded = decoded.replace('\\"', '"').replace("\\n", "\n")
             if self.engine.python_detector.wants([Segment(text=decoded, python=decoded)]):
                 self.scan.add(blob)
@@ -141,8 +165,10 @@ def _diff_pass(args: tuple[Git, list[str], list[str], Engine | None]) -> tuple[s
 
         engine = _engine(*_ENGINE_KEY)
     gate = Gate(engine)
+    # Deletions are left out (--diff-filter): a removed line adds no key (betterleaks does
+    # the same); a deleted blob was scanned where it was added.
     cmd = ["log", "--no-walk=unsorted", "--stdin", "-p", "-U0", "--full-index", "--no-merges",
-           "--no-renames", "--no-ext-diff", "--no-textconv", "--no-color", "--format=%x01%H",
+           "--diff-filter=AMT", "--no-renames", "--no-ext-diff", "--no-textconv", "--no-color", "--format=%x01%H",
            "--", *specs]
     proc = git.popen(cmd, stdin=True)
     assert proc.stdin is not None and proc.stdout is not None
