@@ -104,7 +104,6 @@ def generate(path: Path, commits: int) -> Path:
                           indent=1) + "\n"
 
     stream = []
-    mark = 0
     rng = __import__("random").Random(7)
     for n in range(commits):
         changed = rng.sample(names, rng.randint(1, 3))
@@ -127,11 +126,10 @@ def generate(path: Path, commits: int) -> Path:
                 files[name] = [line for line in files[name] if key not in line]
                 changed.append(name)
             planted.clear()
-        stream.append(f"commit refs/heads/main\nmark :{mark + 1}\n"
+        stream.append(f"commit refs/heads/main\nmark :{n + 1}\n"
                       f"author Bench <bench@example.invalid> {1_600_000_000 + n * 60} +0000\n"
                       f"committer Bench <bench@example.invalid> {1_600_000_000 + n * 60} +0000\n"
                       f"data {len(f'commit {n}')}\ncommit {n}\n")
-        mark += 1
         for name in set(changed) if n else names:
             body = notebook(files[name]) if name.endswith(".ipynb") else "".join(files[name])
             data = body.encode()

@@ -9,9 +9,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from test_action import action, run_scan_step  # noqa: F401  (fixture)
 
 from keyguard.fakes import FakeKeys
-from test_action import action, run_scan_step  # noqa: F401  (fixture)
 
 pytestmark = pytest.mark.skipif(shutil.which("bash") is None or shutil.which("git") is None,
                                 reason="bash and git are needed")
@@ -23,9 +23,9 @@ def git(repo: Path, *args: str) -> str:
                           text=True).stdout.strip()
 
 
-def with_event(action: dict, base: str, head: str) -> dict:
+def with_event(spec: dict, base: str, head: str) -> dict:
     """The action with the pull_request event's SHAs filled in, as the runner evaluates them."""
-    patched = copy.deepcopy(action)
+    patched = copy.deepcopy(spec)
     step = next(s for s in patched["runs"]["steps"] if s.get("id") == "scan")
     step["env"]["KG_BASE_SHA"], step["env"]["KG_HEAD_SHA"] = base, head
     return patched

@@ -194,30 +194,55 @@ def _diff_pass(args: tuple[Git, list[str], list[str], Engine | None]) -> tuple[s
 _ENGINE_KEY: tuple[tuple[str, ...], frozenset[str]] = ((), frozenset())
 
 
+class DiffGate:
+    """The diff pass, started at construction: with `workers` > 1 the commits are split into
+    that many `git log -p` passes in worker processes (forked now, from the calling thread),
+    so the caller can do other work before `result()`."""
+
+    def __init__(self, git: Git, commits: Sequence[str], specs: Sequence[str], engine: Engine,
+                 *, workers: int = 1, extra: tuple[str, ...] = ()) -> None:
+        self._args = (git, list(commits), list(specs), engine)
+        self._pool = None
+        self._futures: list = []
+        if commits and workers > 1 and len(commits) >= 200:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            global _ENGINE_KEY
+            _ENGINE_KEY = (extra, engine.selected)  # forked workers rebuild the same engine
+            size = -(-len(commits) // workers)
+            chunks = [list(commits[i:i + size]) for i in range(0, len(commits), size)]
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            self._pool = ProcessPoolExecutor(max_workers=workers,
+                                             mp_context=multiprocessing.get_context(method))
+            self._futures = [self._pool.submit(_diff_pass, (git, chunk, list(specs), None))
+                             for chunk in chunks]
+
+    def result(self) -> tuple[set[str], set[str]]:
+        """(blobs whose added lines may hold something new, blobs the pass showed as text)."""
+        if self._pool is None:
+            return _diff_pass(self._args) if self._args[1] else (set(), set())
+        scan: set[str] = set()
+        seen: set[str] = set()
+        try:
+            for future in self._futures:
+                part_scan, part_seen = future.result()
+                scan |= part_scan
+                seen |= part_seen
+        finally:
+            self._pool.shutdown()
+        return scan, seen
+
+
+def select(blobs: set[str], scan: set[str], seen: set[str], always: Iterable[str] = ()) -> set[str]:
+    """The blobs to scan: those the gate passed, those the diff pass never showed (merge
+    resolutions, binary files, a pass cut short) and `always` (HEAD's blobs)."""
+    return (blobs & scan) | (blobs - seen) | (blobs & set(always))
+
+
 def gated_blobs(git: Git, commits: Sequence[str], specs: Sequence[str], blobs: set[str],
                 engine: Engine, always: Iterable[str] = (), *, workers: int = 1,
                 extra: tuple[str, ...] = ()) -> set[str]:
-    """The subset of `blobs` to scan: those the diff pass says may hold something new, those
-    it could not show (merges, binary, failures), and `always` (HEAD's blobs). With
-    `workers` > 1 the commits are split into that many diff passes run in parallel."""
-    scan: set[str] = set()
-    seen: set[str] = set()
-    if commits and (workers <= 1 or len(commits) < 200):
-        scan, seen = _diff_pass((git, list(commits), list(specs), engine))
-    elif commits:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        global _ENGINE_KEY
-        _ENGINE_KEY = (extra, engine.selected)  # forked workers rebuild the same engine
-        size = -(-len(commits) // workers)
-        chunks = [list(commits[i:i + size]) for i in range(0, len(commits), size)]
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        with ProcessPoolExecutor(max_workers=workers,
-                                 mp_context=multiprocessing.get_context(method)) as pool:
-            for part_scan, part_seen in pool.map(
-                    _diff_pass, [(git, chunk, list(specs), None) for chunk in chunks]):
-                scan |= part_scan
-                seen |= part_seen
-    unseen = blobs - seen
-    return (blobs & scan) | unseen | (blobs & set(always))
+    """`diff_gate` then `select`: the subset of `blobs` to scan."""
+    scan, seen = DiffGate(git, commits, specs, engine, workers=workers, extra=extra).result()
+    return select(blobs, scan, seen, always)

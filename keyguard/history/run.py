@@ -20,7 +20,7 @@ from keyguard.documents import NOTEBOOK_SUFFIXES, PYTHON_SUFFIXES
 from keyguard.history.attribute import first_sightings, history_finding
 from keyguard.history.blobscan import Job, default_workers, scan_blob, scan_blobs
 from keyguard.history.commits import SUBMODULE_MODE, Change, iter_changes, list_commits
-from keyguard.history.gate import gated_blobs
+from keyguard.history.gate import DiffGate, select
 from keyguard.history.git import Git, GitError
 from keyguard.history.objects import MISSING, blob_sizes, read_blobs
 from keyguard.model import Finding, Location
@@ -37,6 +37,7 @@ class HistoryResult(ScanResult):
 
     commits: int = 0
     repository: str = ""
+    gated_out: int = 0  # distinct blobs the diff gate showed need no scan
 
 
 def parse_revisions(value: str) -> list[str]:
@@ -119,33 +120,22 @@ def scan_history(paths: Sequence[str], revisions: str, config: Config) -> Histor
         return result
 
     shown = _Paths(git.root)
-    changes: list[tuple[Change, str]] = []
-    submodules: set[str] = set()
-    for change in iter_changes(git, commits, specs):
-        if change.mode == SUBMODULE_MODE:
-            submodules.add(shown.display(change.path))
-            continue
-        if change.mode == SYMLINK_MODE:
-            continue  # a link target, not content (tree scans do not follow links either)
-        path = shown.display(change.path)
-        if config.exclude and config_excluded(path, config):
-            result.skip("excluded by configuration")
-            continue
-        changes.append((change, path))
-    for path in sorted(submodules):
-        result.skip("submodule (not followed)")
-        result.notes.append((path, "submodule: not followed (scan its own repository)"))
+    engine = _engine(tuple(config.extend_rules), load_ruleset(tuple(config.extend_rules)).select(
+        config.select, config.ignore))
+    workers = default_workers(config.jobs)
+    # The diff pass (git log -p, the longest step) runs in worker processes while this
+    # process reads the changes.
+    gate = DiffGate(git, commits, specs, engine, workers=workers, extra=tuple(config.extend_rules))
+    changes = _read_changes(git, shown, commits, specs, config, result)
+    head_tree = _head_tree(git, specs)
+    gate_scan, gate_seen = gate.result()
 
     jobs: dict[tuple[str, str], Job] = {}
     for change, path in changes:
         jobs.setdefault((change.blob, kind_of(path)), Job(change.blob, path))
-    engine = _engine(tuple(config.extend_rules), load_ruleset(tuple(config.extend_rules)).select(
-        config.select, config.ignore))
-    head_tree = _head_tree(git, specs)
-    workers = default_workers(config.jobs)
-    wanted = gated_blobs(git, commits, specs, {job.blob for job in jobs.values()}, engine,
-                         always=head_tree.values(), workers=workers,
-                         extra=tuple(config.extend_rules))
+    wanted = select({job.blob for job in jobs.values()}, gate_scan, gate_seen, head_tree.values())
+    result.gated_out = len({job.blob for job in jobs.values()} - wanted)
+
     sizes = blob_sizes(git, wanted)
     to_scan: list[Job] = []
     unreadable: dict[str, str] = {}
@@ -189,6 +179,29 @@ def scan_history(paths: Sequence[str], revisions: str, config: Config) -> Histor
     result.findings.sort(key=_order)
     result.ignored.sort(key=lambda item: _order(item[0]))
     return result
+
+
+def _read_changes(git: Git, shown: _Paths, commits: list[str], specs: list[str],
+                  config: Config, result: HistoryResult) -> list[tuple[Change, str]]:
+    """(change, display path) of every blob the commits put somewhere; submodules and
+    excluded paths are counted, symbolic links dropped."""
+    changes: list[tuple[Change, str]] = []
+    submodules: set[str] = set()
+    for change in iter_changes(git, commits, specs):
+        if change.mode == SUBMODULE_MODE:
+            submodules.add(shown.display(change.path))
+            continue
+        if change.mode == SYMLINK_MODE:
+            continue  # a link target, not content (tree scans do not follow links either)
+        path = shown.display(change.path)
+        if config.exclude and config_excluded(path, config):
+            result.skip("excluded by configuration")
+            continue
+        changes.append((change, path))
+    for path in sorted(submodules):
+        result.skip("submodule (not followed)")
+        result.notes.append((path, "submodule: not followed (scan its own repository)"))
+    return changes
 
 
 def _order(finding: Finding) -> tuple[object, ...]:
