@@ -39,15 +39,18 @@ REAL = Path("/work/real/Qiskit+qiskit-ibm-runtime")
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 
 
-def measure(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float, int]:
-    """(wall seconds, peak RSS MB of the largest process in the tree, exit code)."""
+def measure(cmd: list[str], cwd: Path, env: dict[str, str] | None = None
+            ) -> tuple[float, float, int, float]:
+    """(wall seconds, peak RSS MB of the largest process in the tree, exit code, CPU seconds
+    of the whole tree: user + system, which the other sessions on the machine disturb less
+    than wall time)."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env or ENV, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)
     wall = time.perf_counter() - start
     proc.returncode = os.waitstatus_to_exitcode(status)
-    return wall, usage.ru_maxrss / 1024, proc.returncode
+    return wall, usage.ru_maxrss / 1024, proc.returncode, usage.ru_utime + usage.ru_stime
 
 
 def git(*args: str, cwd: Path, **kw) -> str:
@@ -148,21 +151,33 @@ def compare(label: str, repo: Path, runs: int, betterleaks: str, bl_env: dict[st
     report = work / "bl.json"
     peer = [betterleaks, "git", str(repo), "--no-banner", "--redact", "--exit-code", "0",
             "-o", str(report)]
-    kg_t, bl_t, kg_m, bl_m = [], [], [], []
+    kg_t, bl_t, kg_m, bl_m, kg_c, bl_c = [], [], [], [], [], []
     for _ in range(runs):
-        t, m, rc = measure(keyguard, work)
+        t, m, rc, c = measure(keyguard, work)
         assert rc == 0, f"keyguard exited {rc}"
         kg_t.append(t)
         kg_m.append(m)
-        t, m, rc = measure(peer, work, bl_env)
+        kg_c.append(c)
+        t, m, rc, c = measure(peer, work, bl_env)
         assert rc == 0, f"betterleaks exited {rc}"
         bl_t.append(t)
         bl_m.append(m)
+        bl_c.append(c)
     kg, bl = statistics.median(kg_t), statistics.median(bl_t)
-    print(f"{label}: keyguard {kg:.1f} s (runs {', '.join(f'{t:.1f}' for t in kg_t)}), "
+    kc, bc = statistics.median(kg_c), statistics.median(bl_c)
+    found = subprocess.run([*keyguard[:-2], "--format", "json", "--exit-zero"], cwd=work,
+                           capture_output=True, text=True, env=ENV).stdout
+    import json
+
+    kg_found = len(json.loads(found)["findings"])
+    peer_report = json.loads(report.read_text() or "[]")
+    bl_found = len(peer_report["findings"] if isinstance(peer_report, dict) else peer_report)
+    print(f"{label}: wall keyguard {kg:.1f} s (runs {', '.join(f'{t:.1f}' for t in kg_t)}), "
           f"betterleaks {bl:.1f} s (runs {', '.join(f'{t:.1f}' for t in bl_t)}): "
-          f"ratio {kg / bl:.2f}x; peak RSS keyguard {max(kg_m):.0f} MB, "
-          f"betterleaks {max(bl_m):.0f} MB")
+          f"ratio {kg / bl:.2f}x; CPU keyguard {kc:.1f} s, betterleaks {bc:.1f} s: ratio "
+          f"{kc / bc:.2f}x; peak RSS (largest process, git included) keyguard "
+          f"{max(kg_m):.0f} MB, betterleaks {max(bl_m):.0f} MB; findings keyguard {kg_found}, "
+          f"betterleaks {bl_found}")
 
 
 def pre_push(repo: Path, runs: int, work: Path) -> None:
