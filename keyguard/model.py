@@ -203,6 +203,11 @@ class Finding:
     fixable: bool = False
     verification: Verification = NOT_CHECKED
     fingerprint: str = field(default="")
+    # The file a persisting call writes (pack data: its call site's `saves_to`).
+    saves_to: str | None = None
+    # False for notices whose matched text is not a credential (KG205: the save_account()
+    # call with an environment read): text output then shows no "[redacted]" value.
+    is_secret: bool = True
     # History scans only (`keyguard scan --history`); None in tree scans. `commit` is the
     # full SHA of the commit that introduced the secret at this path, `commit_date` its
     # author date (ISO 8601), `in_head` whether HEAD still holds it at this path, `refs` the

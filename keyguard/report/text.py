@@ -38,7 +38,8 @@ def render_finding(finding: Finding, *, color: bool = False, show_secret: bool =
     if finding.commit is not None:
         status = "still in HEAD" if finding.in_head else "not in HEAD"
         extras.append(f"[commit {finding.commit[:12]} {(finding.commit_date or '')[:10]}, {status}]")
-    extras.append(f"[{finding.secret.reveal() if show_secret else finding.secret.redacted}]")
+    if finding.is_secret:  # a notice (KG205) matched code, not a key: nothing to redact
+        extras.append(f"[{finding.secret.reveal() if show_secret else finding.secret.redacted}]")
     return f"{line} {' '.join(extras)}"
 
 
