@@ -418,3 +418,32 @@ def test_git_missing_or_too_old(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("PATH", fake_git(tmp_path, "2.1.4"))
     old = CliRunner().invoke(cli, ["scan", "--history"])
     assert old.exit_code == 2 and "found git version 2.1.4" in old.output
+
+
+def test_parallel_passes_find_the_same(tmp_path, monkeypatch) -> None:
+    """Enough commits and files for the worker processes (diff pass split in two, blobs
+    scanned in a pool): the result equals the single-process one."""
+    repo = small_repo(tmp_path)
+    key = FakeKeys("parallel").ibm_key()
+    stream = []
+    for n in range(260):
+        stamp = 1_700_000_000 + n
+        stream.append(f"commit refs/heads/main\nauthor A <a@example.invalid> {stamp} +0000\n"
+                      f"committer A <a@example.invalid> {stamp} +0000\ndata 4\nc{n:03d}\n")
+        names = [f"m{i}.py" for i in range(60)] if n == 0 else [f"m{n % 60}.py"]
+        for name in names:
+            body = f"VALUE_{n} = {n}\n"
+            if n == 200 and name == "m20.py":
+                body += f'TOKEN = "{key}"  # QISKIT_IBM_TOKEN\n'
+            stream.append(f"M 100644 inline {name}\ndata {len(body)}\n{body}\n")
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo.path, env=repo.env, check=True,
+                   input="".join(stream).encode(), capture_output=True)
+    repo.git("checkout", "-q", "-f", "main")
+    introduced = repo.git("rev-list", "--skip=59", "-1", "main")
+    monkeypatch.chdir(repo.path)
+    single = scan_history(["."], "", Config(jobs=1))
+    double = scan_history(["."], "", Config(jobs=2))
+    assert [(f.secret.reveal(), f.commit) for f in double.findings] == [(key, introduced)]
+    assert [(f.fingerprint, f.commit) for f in single.findings] == \
+        [(f.fingerprint, f.commit) for f in double.findings]
+    assert double.files_scanned == single.files_scanned >= 60

@@ -158,12 +158,13 @@ class Gate:
                 self.scan.add(blob)
 
 
-def _diff_pass(args: tuple[Git, list[str], list[str], Engine | None]) -> tuple[set[str], set[str]]:
-    git, commits, specs, engine = args
-    if engine is None:
+def _diff_pass(args: tuple[Git, list[str], list[str], Engine | None,
+                            tuple[tuple[str, ...], frozenset[str]]]) -> tuple[set[str], set[str]]:
+    git, commits, specs, engine, engine_key = args
+    if engine is None:  # in a worker process: the same engine, rebuilt from its key
         from keyguard.scan import _engine
 
-        engine = _engine(*_ENGINE_KEY)
+        engine = _engine(*engine_key)
     gate = Gate(engine)
     # Deletions are left out (--diff-filter): a removed line adds no key (betterleaks does
     # the same); a deleted blob was scanned where it was added.
@@ -191,8 +192,6 @@ def _diff_pass(args: tuple[Git, list[str], list[str], Engine | None]) -> tuple[s
     return gate.scan, gate.seen
 
 
-_ENGINE_KEY: tuple[tuple[str, ...], frozenset[str]] = ((), frozenset())
-
 
 class DiffGate:
     """The diff pass, started at construction: with `workers` > 1 the commits are split into
@@ -201,22 +200,21 @@ class DiffGate:
 
     def __init__(self, git: Git, commits: Sequence[str], specs: Sequence[str], engine: Engine,
                  *, workers: int = 1, extra: tuple[str, ...] = ()) -> None:
-        self._args = (git, list(commits), list(specs), engine)
+        self._args = (git, list(commits), list(specs), engine, (extra, engine.selected))
         self._pool = None
         self._futures: list = []
         if commits and workers > 1 and len(commits) >= 200:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            global _ENGINE_KEY
-            _ENGINE_KEY = (extra, engine.selected)  # forked workers rebuild the same engine
             size = -(-len(commits) // workers)
             chunks = [list(commits[i:i + size]) for i in range(0, len(commits), size)]
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             self._pool = ProcessPoolExecutor(max_workers=workers,
                                              mp_context=multiprocessing.get_context(method))
-            self._futures = [self._pool.submit(_diff_pass, (git, chunk, list(specs), None))
-                             for chunk in chunks]
+            self._futures = [
+                self._pool.submit(_diff_pass, (git, chunk, list(specs), None, (extra, engine.selected)))
+                for chunk in chunks]
 
     def result(self) -> tuple[set[str], set[str]]:
         """(blobs whose added lines may hold something new, blobs the pass showed as text)."""
