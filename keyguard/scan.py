@@ -168,7 +168,8 @@ def scan_document(document: Document, engine: Engine) -> list[Finding]:
     else:
         document_lower = document.raw_text.lower()
     for i, segment in enumerate(document.segments):
-        lower = document_lower if segment.text is document.raw_text else None
+        # A notebook that is not JSON is read as one plain segment: lower it here.
+        lower = document_lower if segment.text is document.raw_text and isinstance(document_lower, str) else None
         hits.extend(
             find_tokens(
                 segment, i, document.path, engine.ruleset, engine.token_rules, document_lower, candidates, lower
