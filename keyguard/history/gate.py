@@ -100,7 +100,9 @@ def _rule_groups(engine: Engine) -> tuple[list[tuple[Rule, int]], list[tuple[Rul
 
 
 def _passes_shape(rule: Rule, value: str, engine: Engine) -> bool:
-    if rule.type != "token":
+    from keyguard.advice import behaviour
+
+    if not behaviour(rule).plausibility:  # as find_tokens: only token types have shape checks
         return True
     if not is_plausible_token(value, min_entropy=rule.min_entropy, mixed_case=rule.mixed_case):
         return False
