@@ -290,9 +290,16 @@ def build_sarif(
     """The SARIF log as a dict (see `render_sarif`)."""
     rule_ids = sorted(set(ruleset.rules) | {f.rule_id for f in findings})
     rules = []
+    names: set[str] = set()
     for rid in rule_ids:
         if rid in ruleset.rules:
-            rules.append(_rule_descriptor(ruleset.rules[rid], ruleset))
+            descriptor = _rule_descriptor(ruleset.rules[rid], ruleset)
+            # Two rules of one kind and type (a provider's current and older key shape):
+            # the later id keeps the name unique, as GitHub requires.
+            if descriptor["name"] in names:
+                descriptor["name"] += rid
+            names.add(descriptor["name"])
+            rules.append(descriptor)
         else:  # a finding of a rule outside the ruleset (should not happen): still valid SARIF
             rules.append({
                 "id": rid, "name": rid, "shortDescription": {"text": rid},
