@@ -133,6 +133,9 @@ class Provider:
     literal_rule: str | None
     revoke: str
     placeholders: frozenset[str]
+    # Phrases starting with a context keyword that are not provider context (a font named
+    # after the company: "ibm plex"), lower case.
+    not_context: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -351,7 +354,8 @@ def parse_pack(text: str, path: str) -> RulePack:
     where = f"{path} [provider]"
     _check_keys(
         pt,
-        {"id", "name", "keywords", "context", "env_vars", "literal_rule", "revoke", "placeholders"},
+        {"id", "name", "keywords", "context", "env_vars", "literal_rule", "revoke", "placeholders",
+         "not_context"},
         where,
     )
     provider = Provider(
@@ -363,6 +367,7 @@ def parse_pack(text: str, path: str) -> RulePack:
         literal_rule=pt.get("literal_rule"),
         revoke=str(pt.get("revoke", "the provider's console")),
         placeholders=frozenset(p.lower() for p in _strings(pt, "placeholders", where)),
+        not_context=tuple(k.lower() for k in _strings(pt, "not_context", where)),
     )
     rules = tuple(
         _parse_rule(t, provider.id, f"{path} [[rule]] #{i + 1}")

@@ -103,16 +103,40 @@ def is_placeholder(value: str, known: frozenset[str] = frozenset(), env_vars: fr
 
 
 def looks_like_words(value: str) -> bool:
-    """CamelCase, snake_case or CONSTANT_CASE identifiers made of words, no digits.
+    """Whether `value` is an identifier made of words, not a key.
 
-    Also letter-only names with acronyms (`UICollectionViewCompositionalLayout`): no digit
-    and no lower-case letter standing alone between capitals. A random 32-character key has
-    no digit with probability 0.4 % and then no lone lower-case letter with about 2 %, so
-    < 1e-4 of real keys look like this; identifiers always do.
+    CamelCase, snake_case or CONSTANT_CASE names; letter-only names with acronyms
+    (`UICollectionViewCompositionalLayout`); and words joined by `_`, `-` or `--` in any mix
+    (`duo--ProgressIndicatorStep--bgWrapper--black`, `gl_ModelViewProjectionMatrixInverseTranspose`,
+    `Get_Seq_Rot_Unitary_Part_circuits_MEMORY_EFF`). See `looks_like_identifier`.
     """
     if _CAMEL_WORDS.match(value):
         return True
-    return value.isalpha() and not _LONE_LOWER.search(value)
+    return looks_like_identifier(value)
+
+
+_PIECES = re.compile(r"[_-]+")
+
+
+def looks_like_identifier(value: str) -> bool:
+    """Pieces between `_`/`-` runs are each ASCII letters only, with no lower-case letter
+    standing alone between capitals (or at a piece's edge next to one): words, CamelCase,
+    acronyms.
+
+    Why this keeps the recall of random keys: an issued key is random over its alphabet. A
+    random 44-character [A-Za-z0-9_-] key has no digit with probability (54/64)^44 = 5.7e-4,
+    and then its letters must also avoid every lone lower-case letter; a random 32-character
+    [A-Za-z0-9] key has no digit with probability 3.6e-3. bench/identifier_recall.py measures
+    the fraction of 1,000,000 random keys of each shape this test rejects (< 1e-4 required;
+    the figures are in its docstring). A value with a digit is never an identifier here.
+    """
+    pieces = [piece for piece in _PIECES.split(value) if piece]
+    if not pieces:
+        return False
+    for piece in pieces:
+        if not (piece.isascii() and piece.isalpha()) or _LONE_LOWER.search(piece):
+            return False
+    return True
 
 
 def is_plausible_token(value: str, *, min_entropy: float, mixed_case: bool) -> bool:
@@ -130,12 +154,18 @@ def is_plausible_token(value: str, *, min_entropy: float, mixed_case: bool) -> b
 def is_plausible_literal(value: str) -> bool:
     """Whether a literal of unexpected shape at a credential site looks like a real secret.
 
-    Plain words ('tomyheart', 'to_my_heart', 'MY_APIKEY') and short strings are treated as
-    placeholders: issued keys carry digits or mixed case.
+    Placeholders in any language and style are not: plain words ('tomyheart', 'to_my_heart',
+    'MY_APIKEY', '_ENTER_TOKEN_HERE_', 'your-Token'), text with non-ASCII characters
+    ('ここにトークンをいれる', 'ここにAPItokenを書く': issued keys and tokens are ASCII), and short
+    strings. Issued secrets carry digits or mixed-case noise.
     """
     stripped = value.strip()
     if len(stripped) < 8:
         return False
+    if not stripped.isascii():
+        return False
     if _ONLY_WORDS.match(stripped) and not any(c.isdigit() for c in stripped):
+        return False
+    if looks_like_identifier(stripped.strip("_-.*<>[](){}#$%")):
         return False
     return shannon_entropy(stripped) >= 2.5

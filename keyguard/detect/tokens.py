@@ -134,24 +134,26 @@ class ContextProbe:
 
     def _line_confidence(self, provider: Provider, line: int) -> Confidence | None:
         keywords = _context_keywords(provider)
+        skip = provider.not_context
         start, end = self.index.span(line, line)
-        if has_keyword(self.lower, keywords, start, end):
+        if has_keyword(self.lower, keywords, start, end, skip):
             return Confidence.HIGH
         start, end = self.index.span(line - _CONTEXT_LINES, line + _CONTEXT_LINES)
-        if has_keyword(self.lower, keywords, start, end):
+        if has_keyword(self.lower, keywords, start, end, skip):
             return Confidence.MEDIUM
-        if has_keyword(self.extra_lower, keywords) or has_keyword(self.path_lower, keywords):
+        if has_keyword(self.extra_lower, keywords, exclude=skip) or has_keyword(self.path_lower, keywords):
             return Confidence.MEDIUM
         start, end = self.index.span(line, line)
-        if _CREDENTIAL_CUE.search(self.lower, start, end) and self._in_document(provider.id, keywords):
+        if _CREDENTIAL_CUE.search(self.lower, start, end) and self._in_document(provider, keywords):
             return Confidence.MEDIUM
         return None
 
-    def _in_document(self, provider_id: str, keywords: Sequence[str]) -> bool:
+    def _in_document(self, provider: Provider, keywords: Sequence[str]) -> bool:
         # Once per provider and document: a file of many matches must stay linear.
-        cached = self.document_context.get(provider_id)
+        cached = self.document_context.get(provider.id)
         if cached is None:
-            cached = self.document_context[provider_id] = has_keyword(self.document_lower, keywords)
+            cached = has_keyword(self.document_lower, keywords, exclude=provider.not_context)
+            self.document_context[provider.id] = cached
         return cached
 
 
@@ -192,22 +194,27 @@ def index_line(text: str, offset: int) -> str:
     return text[start: end if end >= 0 else len(text)]
 
 
-def has_keyword(text: str, keywords: Sequence[str], start: int = 0, end: int | None = None) -> bool:
+def has_keyword(
+    text: str, keywords: Sequence[str], start: int = 0, end: int | None = None, exclude: Sequence[str] = ()
+) -> bool:
     """Whether a keyword occurs in text[start:end] at the start of a word.
 
     A keyword that begins with a letter must not follow another letter: "ionq" counts in
     `IonQProvider` and `cirq_ionq` but not in `CorrelationQuery` (long generated identifier
-    lists would otherwise give every key-shaped string there provider context).
+    lists would otherwise give every key-shaped string there provider context). An
+    occurrence that starts one of the `exclude` phrases ("ibm plex", a font) does not count.
     """
     end = len(text) if end is None else end
     for keyword in keywords:
         pos = text.find(keyword, start, end)
         if pos < 0:
             continue
-        if not keyword[0].isalpha():
+        if not keyword[0].isalpha() and not exclude:
             return True
         while pos >= 0:
-            if pos == 0 or not text[pos - 1].isalpha():
+            if (pos == 0 or not text[pos - 1].isalpha() or not keyword[0].isalpha()) and not any(
+                text.startswith(phrase, pos) for phrase in exclude
+            ):
                 return True
             pos = text.find(keyword, pos + 1, end)
     return False
