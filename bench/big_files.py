@@ -59,22 +59,21 @@ def step_{n}(values, scale=1.5):
 
 def build(path: Path, megabytes: float, findings: int, fakes: FakeKeys) -> None:
     """Write a Python file of about `megabytes` MB holding `findings` findings."""
+    finding_size = 80
     block_size = len(BLOCK.format(n=100000))
-    blocks = max(int(megabytes * 1_000_000 / block_size), findings)
-    every = blocks / findings if findings else blocks + 1
-    next_finding = 0.0
+    blocks = max(int((megabytes * 1_000_000 - findings * finding_size) / block_size), 1)
     made = 0
     with path.open("w") as out:
         out.write(HEADER)
         for n in range(blocks):
             out.write(BLOCK.format(n=n))
-            if made < findings and n >= next_finding:
+            # Findings spread evenly: after block n, as many as bring the count to its share.
+            while made < findings and made < (n + 1) * findings / blocks:
                 if made % 2:
-                    out.write(f'IONQ_API_KEY_{n} = "{fakes.ionq_key()}"\n')
+                    out.write(f'IONQ_API_KEY_{made} = "{fakes.ionq_key()}"\n')
                 else:
-                    out.write(f'service_{n} = QiskitRuntimeService(channel="ibm_cloud", token="{fakes.ibm_key()}")\n')
+                    out.write(f'service_{made} = QiskitRuntimeService(channel="ibm_cloud", token="{fakes.ibm_key()}")\n')
                 made += 1
-                next_finding += every
 
 
 def _cli(args: list[str], cwd: Path, timeout: float) -> float | None:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from itertools import pairwise
 
 # Values that start or end like documentation ("your_api_key", "API TOKEN GOES HERE").
@@ -30,6 +32,7 @@ _SEPARATORS = re.compile(r"[_\-\s.:!]+")
 _LONE_LOWER = re.compile(r"(?:^|[A-Z])[a-z](?:[A-Z]|$)")
 _HEX_ONLY = re.compile(r"^(?:[0-9a-f]+|[0-9A-F]+)$")
 _ALNUM_SEQUENCE = "0123456789abcdefghijklmnopqrstuvwxyz"
+_CYCLE = _ALNUM_SEQUENCE + _ALNUM_SEQUENCE[0]  # every neighbour pair, the wrap 'z0' included
 
 
 def shannon_entropy(value: str) -> float:
@@ -50,7 +53,15 @@ def is_repetitive(value: str) -> bool:
     if most / len(value) >= 0.4:
         return True
     lowered = value.lower()
-    for period in range(1, min(len(lowered) // 2, 64) + 1):
+    longest = min(len(lowered) // 2, 64)
+    if len(lowered) >= 12:
+        # Only periods where the first 4 characters recur can qualify (a repeated prefix that
+        # covers 80 % of 12+ characters holds them again at the period): try just those.
+        head = lowered[:4]
+        periods: Iterable[int] = _recurrences(lowered, head, longest)
+    else:
+        periods = range(1, longest + 1)
+    for period in periods:
         unit = lowered[:period]
         repeats = len(lowered) // period
         # The repeated prefix covers >= 80 % of the value: the detect-secrets fixture is
@@ -60,9 +71,20 @@ def is_repetitive(value: str) -> bool:
     return _is_sequential(lowered)
 
 
+def _recurrences(text: str, head: str, longest: int) -> Iterator[int]:
+    pos = text.find(head, 1, longest + len(head))
+    while 0 < pos <= longest:
+        yield pos
+        pos = text.find(head, pos + 1, longest + len(head))
+
+
 def _is_sequential(value: str) -> bool:
     """'123456', 'abcdef', '0123456789abcdef...' and the like."""
     if len(value) < 4:
+        return False
+    # Both tests below need the first two characters to be neighbours: a cheap exit for keys.
+    first = value[:2]
+    if abs(ord(first[1]) - ord(first[0])) != 1 and first not in _CYCLE and first[::-1] not in _CYCLE:
         return False
     steps = {ord(b) - ord(a) for a, b in pairwise(value)}
     if steps <= {1} or steps <= {-1}:
@@ -78,6 +100,7 @@ def _is_wordy(value: str) -> bool:
     return bool(parts) and all(p.isalpha() and (p.islower() or p.isupper() or p.istitle()) for p in parts)
 
 
+@lru_cache(maxsize=8192)  # pure; both detectors test the same values, often many times
 def is_placeholder(value: str, known: frozenset[str] = frozenset(), env_vars: frozenset[str] = frozenset()) -> bool:
     """Whether a candidate value is a documented placeholder, template or dummy.
 
@@ -139,6 +162,7 @@ def looks_like_identifier(value: str) -> bool:
     return True
 
 
+@lru_cache(maxsize=8192)  # pure, see is_placeholder
 def is_plausible_token(value: str, *, min_entropy: float, mixed_case: bool) -> bool:
     """Format-level checks for a regex match of a token rule (after the regex itself)."""
     if mixed_case:
