@@ -12,7 +12,8 @@ alone gives provider context (a user scanning a folder of clones).
 Nothing fetched is written inside this repository.
 
 Prints, per repository and in total: files scanned, seconds, findings per rule and per
-severity, and the skipped-file counts of the summary. `--list SEVERITY` also lists each
+severity, the skipped-file counts of the summary and the peak RSS of the largest process
+(git's included: the clones are made by child processes too). `--list SEVERITY` also lists each
 finding at or above that severity (path:line, rule, where; the secret redacted), the ones
 to judge by hand: on these repositories every finding at or above medium should be real.
 """
@@ -23,6 +24,7 @@ import argparse
 import collections
 import json
 import os
+import resource
 import subprocess
 import sys
 import time
@@ -159,6 +161,9 @@ def main() -> None:
                         f"{f['secret']} {f['context']}"
                     )
     print(f"{'TOTAL':45} {files:>6} {seconds:>6.1f}")
+    # ru_maxrss of children: the largest single process (a scan or one of its workers), in KB.
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"peak RSS of the largest process: {peak:.0f} MB")
     print("per rule:", ", ".join(f"{k}:{v}" for k, v in sorted(per_rule.items())) or "-")
     print("per severity:", ", ".join(f"{s}:{per_severity[s]}" for s in SEVERITIES if per_severity[s]) or "-")
     print("skipped:", ", ".join(f"{k}:{v}" for k, v in sorted(skipped.items())) or "-")
