@@ -109,7 +109,7 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="keyguard")
 def cli() -> None:
-    """keyguard: find, fix and verify leaked quantum-cloud credentials (IonQ, IBM Quantum)."""
+    """keyguard: find, fix and verify leaked quantum-cloud credentials (`keyguard rules` lists the providers)."""
 
 
 @cli.command()
@@ -150,7 +150,7 @@ def cli() -> None:
               help="Ask each provider whether the keys found are live: sends each distinct key "
                    "to its provider's official endpoint (opt-in; see README \"Verification\").")
 @click.option("--verify-legacy", is_flag=True,
-              help="Also query the retired legacy IBM Quantum login (implies --verify).")
+              help="Also query the endpoints of retired platforms (rules marked legacy; implies --verify).")
 @click.option("--verify-timeout", type=click.FloatRange(min=0, min_open=True), default=10.0,
               show_default=True, help="Seconds per verification request.")
 @click.option("--verify-per-host", type=click.IntRange(min=1), default=1, show_default=True,
@@ -307,7 +307,7 @@ def _print_verification(summary: dict[str, Any], quiet: bool) -> None:
               show_default=True)
 @click.option("--show-secrets", is_flag=True, help="Print secrets unredacted.")
 @click.option("--verify-legacy", is_flag=True,
-              help="Also query the retired legacy IBM Quantum login.")
+              help="Also query the endpoints of retired platforms (rules marked legacy).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0,
               show_default=True, help="Seconds per request.")
 @click.option("--per-host", type=click.IntRange(min=1), default=1, show_default=True,
@@ -359,18 +359,61 @@ def verify(ctx: click.Context, report: str | None, output_format: str, show_secr
 
 
 @cli.command()
-@click.argument("rule_id", required=False)
+@click.argument("args", nargs=-1, metavar="[RULE_ID | check [PACK.toml]...]")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
-def rules(rule_id: str | None, output_format: str) -> None:
-    """List every rule, or explain RULE_ID with its examples."""
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+              help="Config file (for extend-rules) instead of searching for one.")
+@click.pass_context
+def rules(ctx: click.Context, args: tuple[str, ...], output_format: str,
+          config_file: str | None) -> None:
+    """List every rule, explain RULE_ID with its examples, or check rule packs.
+
+    The built-in packs and the config's `extend-rules` packs are loaded. `keyguard rules
+    check PACK.toml` also loads PACK.toml and runs its examples through the scanner and the
+    fixer (without PACK: every loaded pack's); exit 1 when an example fails.
+    """
+    from keyguard.rulepack import load_ruleset
+
+    config = build_config((".",), {"config": config_file})
+    if args and args[0] == "check":
+        ctx.exit(_rules_check(args[1:], config))
+    if len(args) > 1:
+        raise click.UsageError("give one RULE_ID, or `check PACK.toml...`")
     from keyguard.rules_info import describe_rule, list_rules
 
+    ruleset = load_ruleset(tuple(config.extend_rules))
     try:
-        text = describe_rule(rule_id, output_format) if rule_id else list_rules(output_format)
+        if args:
+            text = describe_rule(args[0], output_format, ruleset=ruleset)
+        else:
+            text = list_rules(output_format, ruleset=ruleset)
     except ValueError as exc:  # unknown rule id: a usage error
         raise click.BadParameter(str(exc), param_hint="RULE_ID") from None
     click.echo(text, nl=False)
+
+
+def _rules_check(packs: Sequence[str], config: Config) -> int:
+    """`keyguard rules check`: exit code 0 when every example passes, 1 otherwise."""
+    from pathlib import Path
+
+    from keyguard.rulepack import load_ruleset
+    from keyguard.rules_check import check_examples, report
+
+    extra = list(config.extend_rules)
+    known = {os.path.realpath(p) for p in extra}
+    for pack in packs:
+        if not os.path.isfile(pack):
+            raise click.BadParameter(f"{pack}: no such rule pack file", param_hint="PACK.toml")
+        if os.path.realpath(pack) not in known:
+            extra.append(os.path.abspath(pack))
+            known.add(os.path.realpath(pack))
+    ruleset = load_ruleset(tuple(extra))  # RulePackError: exit 2 naming the file and key
+    wanted = {os.path.realpath(p) for p in packs}
+    chosen = [p for p in ruleset.packs if not wanted or os.path.realpath(Path(p.path)) in wanted]
+    results = check_examples(ruleset, chosen)
+    click.echo(report(results), nl=False)
+    return EXIT_FINDINGS if any(r.failures for r in results) else EXIT_CLEAN
 
 
 # ------------------------------------------------------------------ baselines and ignores

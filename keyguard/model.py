@@ -203,6 +203,8 @@ class Finding:
     fixable: bool = False
     verification: Verification = NOT_CHECKED
     fingerprint: str = field(default="")
+    # The file a persisting call writes (pack data: its call site's `saves_to`).
+    saves_to: str | None = None
 
     def __post_init__(self) -> None:
         if not self.fingerprint:

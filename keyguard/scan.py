@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache, partial
 from typing import TYPE_CHECKING
 
+from keyguard.advice import behaviour, is_fixable
 from keyguard.config import Config
 from keyguard.config import is_excluded as _config_excluded
 from keyguard.detect.tokens import Hit, find_tokens
@@ -76,16 +77,44 @@ class Engine:
     def build(cls, ruleset: RuleSet, selected: frozenset[str]) -> Engine:
         token_rules = tuple(
             r for r in ruleset.rules.values()
-            if r.id in selected and r.type in ("token", "identifier")
+            if r.id in selected and behaviour(r).regex
         )
         unanchored = any(not r.requires_context and not r.keywords for r in token_rules)
         keywords: set[str] = set()
         for provider in ruleset.providers.values():
             keywords.update(provider.keywords)
+            # A file that names a credential file (`dwave.conf`) may hold what it holds.
+            keywords.update(cf.name.rsplit("/", 1)[-1].lower() for cf in provider.credential_files)
         for rule in token_rules:
             keywords.update(rule.keywords)
+        # A call site's module is enough: a file calling it names every part of its path up
+        # to the call (in the import or the call), so a callee whose path holds none of its
+        # provider's keywords adds its root module (`cirq.ionq.Service` is covered by "ionq";
+        # a root like `cirq` alone would let every Cirq file through).
+        for cs in ruleset.call_sites:
+            own = ruleset.providers[cs.provider].keywords
+            for callee in cs.callees:
+                named = f"{callee} {cs.when_first_arg_startswith or ''}".lower()
+                if not any(k in named for k in own):
+                    keywords.add(callee.split(".")[0].lower())
         prefilter = None if unanchored else tuple(sorted(keywords))
         return cls(ruleset, selected, token_rules, prefilter)
+
+    @cached_property
+    def credential_file_names(self) -> tuple[str, ...]:
+        """Last path components of the packs' credential files (a cheap first check)."""
+        return tuple(sorted({
+            cf.name.rsplit("/", 1)[-1] for p in self.ruleset.providers.values() for cf in p.credential_files
+        }))
+
+    def is_credential_file(self, path: str) -> bool:
+        """Whether `path` is one of the packs' credential files (it passes by name)."""
+        name = path.replace("\\", "/").rsplit("/", 1)[-1]
+        if name not in self.credential_file_names:
+            return False
+        from keyguard.detect.credential_files import matching_files
+
+        return bool(matching_files(self.ruleset, path))
 
     @cached_property
     def python_detector(self) -> PythonDetector:
@@ -117,26 +146,36 @@ def scan_document(document: Document, engine: Engine) -> list[Finding]:
             )
         )
     python_hits: list[Hit] = []
+    if engine.is_credential_file(document.path):
+        from keyguard.detect.credential_files import find_credential_values, matching_files
+
+        files = matching_files(engine.ruleset, document.path)
+        try:
+            for i, segment in enumerate(document.segments):
+                python_hits.extend(find_credential_values(segment, i, files, engine.ruleset, engine.selected))
+        except (RecursionError, MemoryError, Exception) as exc:
+            document.notes.append(_detector_failed(exc, "credential-file analysis"))
     if any(seg.python is not None for seg in document.segments):
         detector = engine.python_detector
         # The parse is the expensive step: only when a key-shaped string or an SDK hint is there.
         plain = document.kind == "python"
         if candidates or detector.wants(document.segments, document_lower if plain else None):
             try:
-                python_hits, notes = detector.run(document.segments)
+                found, notes = detector.run(document.segments)
             except (RecursionError, MemoryError, Exception) as exc:
-                # One detector's failure never costs the file: the token hits above stand.
-                python_hits, notes = [], [_detector_failed(exc)]
+                # One detector's failure never costs the file: the other detectors' hits stand.
+                found, notes = [], [_detector_failed(exc)]
+            python_hits.extend(found)
             document.notes.extend(notes)
     hits = _merge(python_hits, hits)
     return [_to_finding(hit, document, engine.ruleset) for hit in hits if hit.rule.id in engine.selected]
 
 
-def _detector_failed(exc: BaseException) -> str:
-    """The note for a syntax-tree analysis that failed; names the exception type only (its
-    text may quote scanned content)."""
+def _detector_failed(exc: BaseException, what: str = "syntax-tree analysis") -> str:
+    """The note for a detector that failed; names the exception type only (its text may
+    quote scanned content)."""
     why = "too deeply nested" if isinstance(exc, RecursionError) else f"failed ({exc.__class__.__name__})"
-    return f"syntax-tree analysis {why}: scanned with the token detector only"
+    return f"{what} {why}: scanned with the other detectors"
 
 
 def _merge(preferred: list[Hit], others: list[Hit]) -> list[Hit]:
@@ -167,7 +206,8 @@ def _inside_longer(same_line: list[Hit]) -> list[Hit]:
     (ties: the earlier start, which is the longer). O(n log n) for n hits.
     """
     spans = sorted(
-        (h for h in same_line if h.rule.type != "persist" and h.end_line == h.line),
+        # A notice about a call (its value is code) spans the call and hides nothing.
+        (h for h in same_line if not behaviour(h.rule).value_is_code and h.end_line == h.line),
         key=lambda h: h.column,
     )
     if not spans:
@@ -243,6 +283,7 @@ def _to_finding(hit: Hit, document: Document, ruleset: RuleSet) -> Finding:
         env_var=env_var,
         context=hit.where,
         fixable=_fixable(hit, segment),
+        saves_to=hit.saves_to,
     )
 
 
@@ -254,7 +295,7 @@ def _fixable(hit: Hit, segment: Segment) -> bool:
     comment or a `!shell` line; a `%env` magic is replaced and a notebook output holding a
     key is cleared. Docstrings are the known over-estimate.
     """
-    if hit.rule.type not in ("token", "literal"):
+    if not is_fixable(hit.rule):
         return False
     if segment.cell is not None and segment.part == "output":
         return True
@@ -272,7 +313,7 @@ def scan_bytes(path: str, data: bytes, engine: Engine, keep_document: bool = Fal
     if b"\0" in data[:_SNIFF]:
         result.skipped = "binary file"
         return result
-    if not engine.passes_prefilter(data.lower()):
+    if not engine.passes_prefilter(data.lower()) and not engine.is_credential_file(path):
         return result
     document = read_document(path, data)
     with file_scope():  # one parse per Python segment, shared by detection and ignores

@@ -93,6 +93,21 @@ def test_text_hook_file_selection(name: str, selected: bool) -> None:
     assert bool(re.search(hook["files"], name)) is selected
 
 
+def test_text_hook_selects_every_credential_file_of_the_packs() -> None:
+    """The hook's `files` regex is static YAML: every built-in pack's [[credential_file]]
+    (other than notebooks and Python, which the `keyguard` hook sees) must pass it."""
+    import re
+
+    from keyguard.rulepack import load_ruleset
+
+    hook = next(h for h in yaml.safe_load(HOOKS.read_text()) if h["id"] == "keyguard-text")
+    names = [cf.name for p in load_ruleset().providers.values() for cf in p.credential_files]
+    assert names
+    missing = [n for n in names if not n.endswith((".py", ".ipynb"))
+               and not re.search(hook["files"], f"home/{n}")]
+    assert missing == []
+
+
 # --- real pre-commit runs -----------------------------------------------------------------
 
 @pytest.fixture(scope="module")

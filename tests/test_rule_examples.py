@@ -54,3 +54,4 @@ def test_packs_found_from_a_source_checkout_without_install(monkeypatch):
     monkeypatch.setattr(rulepack.resources, "files", missing)
     assert [p.name for p in rulepack.builtin_pack_paths()] == installed
     assert {"ionq.toml", "ibm_cloud.toml", "ibm_quantum_legacy.toml"} <= set(installed)
+

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from keyguard.advice import behaviour
 from keyguard.detect.filters import is_placeholder, is_plausible_token
 from keyguard.documents import Segment
 from keyguard.model import Confidence
@@ -74,6 +75,7 @@ class Hit:
     fixable: bool = False
     env_var: str | None = None
     origin: str = "token"  # "token" or "python": which detector produced it
+    saves_to: str | None = None  # the file a persisting call writes (its call site's saves_to)
 
 
 class LineIndex:
@@ -226,7 +228,11 @@ _KEYWORD_CACHE: dict[str, tuple[str, ...]] = {}
 def _context_keywords(provider: Provider) -> tuple[str, ...]:
     cached = _KEYWORD_CACHE.get(provider.id)
     if cached is None:
-        cached = tuple(dict.fromkeys([*provider.context, *(v.lower() for v in provider.env_vars)]))
+        cached = tuple(dict.fromkeys([
+            *provider.context, *(v.lower() for v in provider.env_vars),
+            # A credential file's name (in the path or the text) is the provider's context.
+            *(cf.name.rsplit("/", 1)[-1].lower() for cf in provider.credential_files),
+        ]))
         _KEYWORD_CACHE[provider.id] = cached
     return cached
 
@@ -247,7 +253,7 @@ def describe_where(line_prefix: str, segment: Segment, is_comment: bool, path: s
     if re.search(r"apikey\s+$", lowered):
         return "in an `Authorization: apiKey` header"
     if re.search(r"apikey[\"']?\s*[=:]\s*[\"']?$", lowered):
-        return "in an IAM `apikey` field"
+        return "in an `apikey` field"
     if re.search(r"bearer\s+$", lowered):
         return "in an `Authorization: Bearer` header"
     if segment.part == "output":
@@ -317,7 +323,7 @@ def find_tokens(
         value = match.group("secret")
         start = match.start("secret")
         provider = ruleset.providers[rule.provider]
-        if rule.type == "token":
+        if behaviour(rule).plausibility:
             if not is_plausible_token(value, min_entropy=rule.min_entropy, mixed_case=rule.mixed_case):
                 continue
             env_names = frozenset(provider.env_vars)

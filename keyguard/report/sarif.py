@@ -24,6 +24,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
+from keyguard.advice import Facts, behaviour, help_texts, precision
 from keyguard.model import Finding, Severity, VerificationState
 from keyguard.report._scrub import scrub, secret_map
 from keyguard.rulepack import Rule, RuleSet
@@ -72,67 +73,14 @@ def _rule_name(rule: Rule) -> str:
     words = re.split(r"[^A-Za-z0-9]+", rule.kind)
     name = "".join(w[:1].upper() + w[1:] for w in words if w)
     # Two rules may share a kind (KG101/KG102); the type keeps names distinct.
-    if rule.type != "token":
-        name += rule.type.capitalize()
+    name += behaviour(rule).name_suffix
     return name or rule.id
 
 
-def _precision(rule: Rule) -> str:
-    """GitHub `precision`: how often results of this rule are true positives."""
-    if rule.type == "persist":
-        return "very-high"  # a call, not a guess about a string
-    if rule.type in ("literal",) or rule.requires_context:
-        return "medium"  # shape alone is not enough; context decides
-    return "high"
-
-
-def _fix_text(rule: Rule, env_var: str | None, revoke: str) -> tuple[str, str]:
-    """(plain text, markdown) of what to do about a result of `rule`."""
-    var = env_var or "an environment variable"
-    if rule.type == "identifier":
-        text = (
-            f"This is an identifier, not a secret: it cannot authenticate. Keep it out of "
-            f"shared code anyway by reading it from {var}."
-        )
-        md = (
-            f"This is an identifier, not a secret: it cannot authenticate. Keep it out of "
-            f"shared code anyway: read it with `os.environ[\"{var}\"]`."
-        )
-        return text, md
-    if rule.type == "persist":
-        text = (
-            f"Do not call save_account() in shared code: it writes the token in plain text to "
-            f"the home directory. Let the SDK read the token from {var} instead."
-        )
-        md = (
-            "Do not call `save_account()` in shared code: it writes the token in plain text "
-            f"to the home directory. Let the SDK read the token from `{var}` instead."
-        )
-        return text, md
-    text = (
-        f"Fix: read the credential from the environment variable {var} "
-        f"(os.environ[\"{var}\"]) instead of the literal; `keyguard scan --fix` rewrites "
-        f"Python files and notebooks. Then revoke the key in {revoke} and create a new one: "
-        f"a key that reached a repository is compromised, removing it from the code does "
-        f"not remove it from the history."
-    )
-    md = (
-        "**Fix**\n\n"
-        f"1. Read the credential from the environment instead of the literal: "
-        f"`os.environ[\"{var}\"]` (`keyguard scan --fix` rewrites Python files and "
-        f"notebooks).\n"
-        f"2. Revoke the key in {revoke} and create a new one. A key that reached a "
-        f"repository is compromised: removing it from the code does not remove it from the "
-        f"history.\n"
-    )
-    return text, md
-
-
 def _rule_descriptor(rule: Rule, ruleset: RuleSet) -> dict[str, Any]:
-    provider = ruleset.providers.get(rule.provider)
-    revoke = provider.revoke if provider else "the provider's console"
-    provider_name = provider.name if provider else rule.provider
-    fix_text, fix_md = _fix_text(rule, rule.env_var, revoke)
+    provider = ruleset.providers[rule.provider]
+    provider_name = provider.name
+    fix_text, fix_md = help_texts(rule, Facts(provider, rule.env_var))
     return {
         "id": rule.id,
         "name": _rule_name(rule),
@@ -149,7 +97,7 @@ def _rule_descriptor(rule: Rule, ruleset: RuleSet) -> dict[str, Any]:
         "properties": {
             "security-severity": SECURITY_SEVERITY[rule.severity],
             "tags": ["security", "secret"],
-            "precision": _precision(rule),
+            "precision": precision(rule),
             "provider": rule.provider,
             "severity": rule.severity.label,
         },
