@@ -13,13 +13,14 @@ Rule types:
 
 from __future__ import annotations
 
+import os
 import re
 import string
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
-from importlib import resources
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
@@ -304,7 +305,15 @@ def _bool(table: Mapping[str, Any], key: str, default: bool, where: str) -> bool
     return value
 
 
+# True while the built-in packs load: their regexes compile on first use (keyguard.lazyregex).
+_lazy_regexes = False
+
+
 def _compile(pattern: str, where: str) -> re.Pattern[str]:
+    if _lazy_regexes:
+        from keyguard.lazyregex import LazyPattern
+
+        return LazyPattern(pattern)  # type: ignore[return-value]
     try:
         compiled = re.compile(pattern)
     except re.error as exc:
@@ -335,7 +344,7 @@ def _parse_rule(table: Mapping[str, Any], provider: str, where: str) -> Rule:
     regex = None
     if TYPES[rule_type].regex:
         regex = _compile(_require(table, "regex", str, where), where)
-        if "secret" not in regex.groupindex:
+        if not _lazy_regexes and "secret" not in regex.groupindex:
             raise RulePackError(f"{where}: regex needs a named group (?P<secret>...)")
     elif "regex" in table:
         raise RulePackError(f"{where}: a {rule_type} rule takes no regex")
@@ -627,10 +636,21 @@ def builtin_pack_paths() -> list[Path]:
     then read from the checkout's top-level rules/ folder.
     """
     try:
-        root = resources.files("keyguard.rules")
-        entries = [Path(str(entry)) for entry in root.iterdir()]
+        spec = find_spec("keyguard.rules")
     except ModuleNotFoundError:
+        spec = None
+    if spec is None:
         entries = list((Path(__file__).resolve().parent.parent / "rules").iterdir())
+    elif spec.submodule_search_locations and all(
+        os.path.isdir(d) for d in spec.submodule_search_locations
+    ):
+        # A folder on disk (installed or editable): listed without importlib.resources,
+        # whose import (tempfile, zipfile) costs a pre-commit run ~10 ms.
+        entries = [Path(d) / name for d in spec.submodule_search_locations for name in os.listdir(d)]
+    else:  # pragma: no cover - a zipped install
+        from importlib import resources
+
+        entries = [Path(str(entry)) for entry in resources.files("keyguard.rules").iterdir()]
     return sorted(entry for entry in entries if entry.name.endswith(".toml"))
 
 
@@ -653,5 +673,10 @@ def load_ruleset(extra: Iterable[str] = ()) -> RuleSet:
 @lru_cache(maxsize=8)
 def _load_ruleset(extra: tuple[str, ...]) -> RuleSet:
     # One cache key per set of extra packs, however the caller spelled "none".
-    paths = [*builtin_pack_paths(), *(Path(p) for p in extra)]
-    return build_ruleset(load_pack_file(p) for p in paths)
+    global _lazy_regexes
+    _lazy_regexes = True  # the built-in packs: tested, so compiled on first use
+    try:
+        builtin = [load_pack_file(p) for p in builtin_pack_paths()]
+    finally:
+        _lazy_regexes = False
+    return build_ruleset([*builtin, *(load_pack_file(Path(p)) for p in extra)])

@@ -17,6 +17,7 @@ import ast
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from keyguard.advice import behaviour
 from keyguard.detect.filters import is_placeholder, is_plausible_literal, is_plausible_token
@@ -149,6 +150,9 @@ class PythonDetector:
         # generic (`save(` alone is everywhere), and a pattern for a call of it. One pattern
         # per name: sre finds a literal prefix fast, an alternation slowly.
         gates: dict[tuple[str, str], tuple[bool, re.Pattern[str]]] = {}
+        # A generic name (`register`, `save`) resolves to a call site only through an import
+        # of it or of its parent (`qiskit.register`, `AccountManager.save`): see `_bound`.
+        self.generic_parents: dict[str, set[str]] = {}
         for cs in ruleset.call_sites:
             distinctive = ruleset.providers[cs.provider].distinctive_calls
             for callee in cs.callees:
@@ -158,6 +162,8 @@ class PythonDetector:
                 distinct = parts[-1] in distinctive or ".".join(parts[-2:]) in distinctive
                 old = gates.get((parts[-1], parts[0]))
                 gates[(parts[-1], parts[0])] = (distinct or bool(old and old[0]), call)
+                if not distinct and len(parts) >= 2:
+                    self.generic_parents.setdefault(parts[-1], set()).add(parts[-2])
         self.call_gates = [(name, root, distinct, pattern) for (name, root), (distinct, pattern) in gates.items()]
         # Names grouped by a lower-case anchor (the name itself when distinctive, else its
         # root module): a document lacking the anchor skips the whole group in one check.
@@ -186,8 +192,10 @@ class PythonDetector:
             if anchor not in lowered:
                 continue
             for name, root, distinct, pattern in gates:
-                if name in text and (distinct or root in text) and (
-                    pattern.search(text) or _aliased_call(text, name)
+                if (
+                    (distinct or root in text)
+                    and (_called(text, name, pattern) or _aliased_call(text, name))
+                    and (distinct or self._bound(name, text))
                 ):
                     return True
         # Environment writes only (reads are everywhere in good code).
@@ -198,6 +206,28 @@ class PythonDetector:
         ):
             return True
         return any(k in text for k in self.literal_keywords)
+
+    def _bound(self, name: str, text: str) -> bool:
+        """Whether a generic call-site name can resolve to its SDK callable in `text`.
+
+        `_call_site` matches a generic name only by its full qualified name, so the name is
+        imported (`from qiskit import register`, in a parenthesised list too), or called on
+        its parent (`qiskit.register(`, `AccountManager.save(`), or on an alias of the parent
+        (`import qiskit as q` ... `q.register(`). Quantum code mentions `qiskit` everywhere;
+        `atexit.register(f)` must not cost a parse.
+        """
+        word = re.escape(name)
+        for parent in self.generic_parents.get(name, ()):
+            dotted = re.escape(parent)
+            call = _cached_regex(rf"{dotted}\s*\.\s*{word}\s*\(")
+            if next(_word_matches(text, parent, call), None):
+                return True
+            for alias in _word_matches(text, parent, _cached_regex(rf"{dotted}\s+as\s+(\w+)")):
+                name_call = _cached_regex(rf"{re.escape(alias.group(1))}\s*\.\s*{word}\s*\(")
+                if next(_word_matches(text, alias.group(1), name_call), None):
+                    return True
+        imported = _cached_regex(rf"import\s*\(?[\w\s,\\]*?\b{word}\b")
+        return next(_word_matches(text, "import", imported), None) is not None
 
     # -- public -------------------------------------------------------------------------
     def run(self, segments: Sequence[Segment]) -> tuple[list[Hit], list[str]]:
@@ -607,6 +637,35 @@ def _walk(tree: ast.AST) -> Iterator[ast.AST]:
                 push(value)
 
 
+def _called(text: str, name: str, pattern: re.Pattern[str]) -> bool:
+    """Whether `pattern` (a call of `name`) matches where `name` occurs: str.find is a skip
+    search, far faster than sre scanning for the pattern's literal prefix."""
+    pos = text.find(name)
+    while pos >= 0:
+        if pattern.match(text, pos):
+            return True
+        pos = text.find(name, pos + 1)
+    return False
+
+
+def _word_matches(text: str, word: str, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
+    """Matches of `pattern` (which starts with the literal `word`) where `word` starts a word:
+    like searching `\\b` + pattern, but found by str.find (sre has no fast scan for a pattern
+    that starts with `\\b`)."""
+    pos = text.find(word)
+    while pos >= 0:
+        if pos == 0 or not (text[pos - 1].isalnum() or text[pos - 1] == "_"):
+            match = pattern.match(text, pos)
+            if match:
+                yield match
+        pos = text.find(word, pos + 1)
+
+
+@lru_cache(maxsize=256)
+def _cached_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
 def _short_name(qualified: str) -> str:
     """`QiskitRuntimeService`, `IBMQ.save_account`, `cirq_ionq.Service`: short but clear."""
     parts = qualified.split(".")
@@ -619,7 +678,8 @@ def _short_name(qualified: str) -> str:
 def _aliased_call(text: str, name: str) -> bool:
     """Whether `text` imports `name` under another name and calls that (`... import
     QiskitRuntimeService as QRS` then `QRS(token=...)`, or `QRS.save_account(...)`)."""
-    for match in re.finditer(rf"\b{re.escape(name)}\s+as\s+([A-Za-z_][A-Za-z0-9_]*)", text):
+    imported_as = _cached_regex(rf"{re.escape(name)}\s+as\s+([A-Za-z_][A-Za-z0-9_]*)")
+    for match in _word_matches(text, name, imported_as):  # str.find, not a \b-led scan
         alias = re.escape(match.group(1))
         if re.search(rf"(?<![A-Za-z0-9_.]){alias}(?:\.[A-Za-z_][A-Za-z0-9_]*)*\s*\(\s*[^)\s]", text):
             return True
