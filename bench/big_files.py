@@ -10,7 +10,7 @@ dict, docstrings, comments) with 1, 100 and 10,000 findings spread evenly throug
 
 * `parse s`: one in-process `ast.parse` of the file (the reference);
 * `scan s`: in-process `scan_paths` of the file (what the target compares: <= 3x parse);
-* seconds per MB of the CLI (`python -m keyguard`, a fresh process) for scan, `--diff`
+* seconds per MB of the CLI (`python -m keyguard`, a fresh process, an empty cache) for scan, `--diff`
   and `--fix` (on a fresh copy each time), with a timeout per command.
 
 Files over 2 MB are scanned by the token detector only (MAX_PARSE_CHARS), so for 15 MB
@@ -133,7 +133,8 @@ def main() -> None:
                         target = folder / f"fix_{name}"
                         shutil.copyfile(path, target)
                         extra = ["--fix"]
-                    seconds = _cli(["scan", "--max-file-size", "64", "--exit-zero", "-q", *extra, target.name],
+                    cache = str(folder / f"cache-{step}-{name}")  # cold, and written as a first scan writes it
+                    seconds = _cli(["scan", "--cache-dir", cache, "--max-file-size", "64", "--exit-zero", "-q", *extra, target.name],
                                    folder, args.timeout)
                     row += f" {seconds / mb:>11.2f}" if seconds is not None else f" {'>' + str(int(args.timeout)) + 's':>11}"
                 print(row, flush=True)
