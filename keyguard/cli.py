@@ -189,7 +189,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
     fixed_files = False
     if fix_ or diff:
         findings, fixed_files = _fix_or_diff(findings, config, write=fix_ and not diff,
-                                             show_secrets=show_secrets, quiet=quiet)
+                                             show_secrets=show_secrets, quiet=quiet, roots=paths)
         if diff:
             failing = any(f.severity >= config.fail_on for f in findings) and not exit_zero
             ctx.exit(EXIT_FINDINGS if fixed_files or failing else EXIT_CLEAN)
@@ -239,7 +239,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
 
 
 def _fix_or_diff(findings: list[Finding], config: Config, *, write: bool, show_secrets: bool,
-                 quiet: bool) -> tuple[list[Finding], bool]:
+                 quiet: bool, roots: Sequence[str] = (".",)) -> tuple[list[Finding], bool]:
     """--fix / --diff: the findings still in the code, and whether a file changed (or would).
 
     --diff prints the unified diff on stdout; the fix summary (revoke where, which variables
@@ -249,7 +249,8 @@ def _fix_or_diff(findings: list[Finding], config: Config, *, write: bool, show_s
     from keyguard.rulepack import load_ruleset
 
     ruleset = load_ruleset(tuple(config.extend_rules))
-    run = fix_findings(findings, write=write, ruleset=ruleset, show_secrets=show_secrets)
+    run = fix_findings(findings, write=write, ruleset=ruleset, show_secrets=show_secrets,
+                       roots=list(roots))
     if not write:
         click.echo(run.diff, nl=False)
     for error in run.errors:

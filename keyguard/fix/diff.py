@@ -5,28 +5,30 @@ from __future__ import annotations
 import difflib
 
 from keyguard.fix.records import FixPlan
-from keyguard.model import redact
+from keyguard.fix.redaction import scrub
 
 
 def unified_diff(plan: FixPlan, *, show_secrets: bool = False) -> str:
     """A unified diff (`a/path`, `b/path`) of the planned change; "" when nothing changes.
 
-    The removed lines hold the leaked keys, and diffs end up in CI logs: every secret of the
-    plan is shown redacted (`ab12…(44 chars)`) unless `show_secrets`. A redacted diff is for
-    reading, not for `patch`.
+    The removed lines hold the leaked keys, and diffs end up in CI logs: unless
+    `show_secrets`, every secret of the plan and every other key-shaped word (context lines
+    may show a key accepted by an ignore comment or the baseline; the file name may hold one)
+    is shown redacted (`ab12…(44 chars)`). A redacted diff is for reading, not for `patch`.
     """
     if not plan.changed or plan.original is None or plan.new is None:
         return ""
     old = _decode(plan.original, plan.encoding)
     new = _decode(plan.new, plan.encoding)
+    path = plan.path
     if not show_secrets:
-        for value in sorted(plan.redact_values, key=len, reverse=True):
-            old = old.replace(value, redact(value))
-            new = new.replace(value, redact(value))
+        old = scrub(old, plan.redact_values)
+        new = scrub(new, plan.redact_values)
+        path = scrub(path, plan.redact_values)
     a = old.splitlines(keepends=True)
     b = new.splitlines(keepends=True)
     out: list[str] = []
-    for line in difflib.unified_diff(a, b, f"a/{plan.path}", f"b/{plan.path}"):
+    for line in difflib.unified_diff(a, b, f"a/{path}", f"b/{path}"):
         if line.startswith(("---", "+++", "@@")):
             out.append(line if line.endswith("\n") else line + "\n")
             continue
