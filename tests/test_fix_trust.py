@@ -366,12 +366,14 @@ def test_real_notebooks_change_only_in_the_edited_cell():
         assert plan.new is not None, (nb_path, plan.unfixable)
         new = plan.new.decode()
         assert key not in new
-        new_spans = locate(new)
-        a, b = new_spans[index].source
         # Everything before the edited cell's source, and everything after it, is byte-identical
-        # (outputs holding the key would be removed too; these have none).
-        assert new[:a] == planted[:start], nb_path
-        assert new[b:] == planted[end + len(planted) - len(text):], nb_path
+        # (outputs holding the key would be removed too; these have none); the source stays a
+        # JSON list of lines.
+        suffix = planted[end + len(planted) - len(text):]
+        assert new[:start] == planted[:start], nb_path
+        assert new.endswith(suffix), nb_path
+        edited = json.loads(new[start:len(new) - len(suffix)])
+        assert isinstance(edited, list) and "".join(edited).startswith("import os\n"), nb_path
         checked += 1
     assert checked >= min(150, len(REAL_NOTEBOOKS) // 3)
 

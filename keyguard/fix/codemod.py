@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import io
 import tokenize
+import warnings
 from bisect import bisect_right
 from dataclasses import dataclass, field
 from typing import Any
@@ -314,7 +315,9 @@ def _spaced(text: str, start: int, new: str) -> str:
 
 def _is_expression(code: str) -> bool:
     try:
-        ast.parse(code, mode="eval")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ast.parse(code, mode="eval")
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 import secrets
 from typing import Any
 
@@ -176,7 +177,10 @@ def _fix_sources(
     for index, cell in enumerate(cells):
         if cell.get("cell_type") != "code":
             continue
-        mk = mask_cell(source_text(cell.get("source")), nonce)
+        source = source_text(cell.get("source"))
+        if index not in by_cell and not _NAMES_OS.search(source):
+            continue  # nothing to fix and no `os` binding to know of: no parse needed
+        mk = mask_cell(source, nonce)
         masked[index] = mk
         if mk is None:
             continue
@@ -258,6 +262,9 @@ def _fix_sources(
         if new_source != source_text(cell.get("source")):
             new_sources[index] = new_source
     return new_sources
+
+
+_NAMES_OS = re.compile(r"(?<![\w.])_?os\d*\b")
 
 
 def _kernel_language(nb: Any) -> str:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import re
+import warnings
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -85,7 +86,9 @@ def parse(text: str) -> ast.Module:
     """`ast.parse`, with every failure turned into NotParsed (never a crash: the C parser
     refuses deep nesting with SyntaxError "too many nested parentheses" or RecursionError)."""
     try:
-        return ast.parse(text)
+        with warnings.catch_warnings():  # `"\p"` in a cell: the user's business, not ours
+            warnings.simplefilter("ignore")
+            return ast.parse(text)
     except SyntaxError as exc:
         if "too many nested" in str(exc.msg) or "too complex" in str(exc.msg):
             raise NotParsed(_DEEP) from None
