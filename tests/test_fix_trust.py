@@ -459,3 +459,28 @@ def test_kill_in_the_write_window_leaves_no_fixed_copy(tmp_path, sig):
         disk._cleaned.discard(str(tmp_path))
         disk.clean_stale(tmp_path)
         assert [p for p in tmp_path.iterdir() if p != path] == []
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    kind=st.sampled_from(["list", "chain", "concat", "calls", "attrs", "sum"]),
+    depth=st.integers(1, 1500),
+    seed=st.integers(0, 10**6),
+)
+def test_property_any_depth_is_fixed_or_reported_never_raises(kind, depth, seed):
+    key = FakeKeys(seed).ionq_key()
+    deep = {
+        "list": "x = " + "[" * depth + "]" * depth,
+        "chain": "x = q" + ".m()" * depth,
+        "concat": "x = " + " + ".join(['"a"'] * depth),
+        "calls": "x = " + "f(" * depth + ")" * depth,
+        "attrs": "x = a" + ".b" * (depth * 7),
+        "sum": "H = " + " + ".join(f"0.5*Z({i})" for i in range(depth)),
+    }[kind]
+    code = f'import cirq_ionq\nservice = cirq_ionq.Service(api_key="{key}")\n{deep}\n'
+    findings, plan = _scan_fix("deep.py", code.encode())
+    assert findings, "the key is reported whatever the nesting"
+    if plan.new is not None:
+        assert key not in plan.new.decode() and deep in plan.new.decode()
+    else:
+        assert {u.reason for u in plan.unfixable} == {"too-deep"}
