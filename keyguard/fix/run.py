@@ -71,10 +71,10 @@ def fix_findings(
     run.remaining.sort(key=Finding.sort_key)
     run.diff = "".join(diffs)
     if not show_secrets:
-        from keyguard.fix.redaction import scrub
+        from keyguard.fix.redaction import Scrubber
 
-        values = {f.secret.reveal() for items in by_path.values() for f in items}
-        run.errors = [scrub(e, values) for e in run.errors]
+        scrub = Scrubber({f.secret.reveal() for items in by_path.values() for f in items})
+        run.errors = [scrub(e) for e in run.errors]
     return run
 
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 from keyguard.fix.instructions import provider_of, revoke_where
 from keyguard.fix.records import FixPlan
-from keyguard.fix.redaction import scrub
+from keyguard.fix.redaction import Scrubber
 from keyguard.rulepack import RuleSet, load_ruleset
 
 
@@ -20,7 +20,7 @@ def summarize(plans: Sequence[FixPlan], ruleset: RuleSet | None = None, *, appli
     key-shaped word of a file name.
     """
     rules = ruleset if ruleset is not None else load_ruleset()
-    values: set[str] = set().union(*(p.redact_values for p in plans))  # secrets, not notices' code
+    scrub = Scrubber(set().union(*(p.redact_values for p in plans)))  # secrets, not notices' code
     fixed = [
         (p, f) for p in plans for f in p.fixed
         if (rule := rules.rules.get(f.rule_id)) is None or rule.is_secret
@@ -70,9 +70,9 @@ def summarize(plans: Sequence[FixPlan], ruleset: RuleSet | None = None, *, appli
         if env:
             lines.append("Set these environment variables (export NAME=... or a git-ignored .env file):")
             for name in sorted(env):
-                lines.append(f"  - {name} (read by {', '.join(sorted(scrub(p, values) for p in env[name]))})")
+                lines.append(f"  - {name} (read by {', '.join(sorted(scrub(p) for p in env[name]))})")
     if manual:
         lines.append(f"{len(manual)} finding(s) need a manual fix:")
         for _, u in sorted(manual, key=lambda pu: pu[1].finding.sort_key()):
-            lines.append(scrub(f"  {u.finding.location.display()}: {u.finding.rule_id} {u.instruction}", values))
+            lines.append(scrub(f"  {u.finding.location.display()}: {u.finding.rule_id} {u.instruction}"))
     return "\n".join(lines) + ("\n" if lines else "")
