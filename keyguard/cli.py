@@ -4,9 +4,10 @@
     keyguard rules [RULE]      list the rules, or explain one with its examples
     keyguard verify            ask providers whether keys (report or stdin) are live
 
-Exit codes: 0 no finding at or above --fail-on, 1 findings, 2 usage, configuration or internal
-error (or nothing could be scanned). Machine output goes to stdout or --output; the summary,
-notes and progress go to stderr.
+Exit codes: 0 no finding at or above --fail-on (also: nothing to scan, with a warning), 1
+findings, 2 usage, configuration or internal error, or a scan that did not complete (a path
+that does not exist; --exit-zero never hides it). Machine output goes to stdout or --output;
+the summary, notes and progress go to stderr.
 """
 
 from __future__ import annotations
@@ -32,10 +33,16 @@ def _split_codes(values: Sequence[str]) -> tuple[str, ...]:
 
 
 def use_color(choice: str, stream: Any) -> bool:
-    """--color always|never|auto; auto honours NO_COLOR (no-color.org) and needs a terminal."""
+    """--color always|never|auto. auto, in this order: NO_COLOR set (no-color.org) -> off;
+    FORCE_COLOR set (force-color.org, any non-empty value) -> on, also when piped;
+    TERM=dumb -> off; else on only for a terminal."""
     if choice == "always":
         return True
     if choice == "never" or os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    if os.environ.get("TERM") == "dumb":
         return False
     return bool(getattr(stream, "isatty", lambda: False)())
 
@@ -64,6 +71,33 @@ def _summary(result: Any, findings: Sequence[Finding], fail_on: Severity) -> dic
     }
 
 
+# Skip reasons (the JSON summary's stable keys) as counted phrases: (one, many).
+_SKIP_PHRASES: dict[str, tuple[str, str]] = {
+    "binary file": ("binary file", "binary files"),
+    "excluded by configuration": ("file excluded by configuration", "files excluded by configuration"),
+    "VCS, cache or virtual-environment directory": (
+        "VCS, cache or virtual-environment directory", "VCS, cache or virtual-environment directories"),
+    "broken symlink": ("broken symlink", "broken symlinks"),
+    "symlink loop": ("symlink loop", "symlink loops"),
+    "not a regular file": ("special file (not a regular file)", "special files (not regular files)"),
+    "vanished before it could be read": ("file that vanished before it could be read",
+                                         "files that vanished before they could be read"),
+    "too deeply nested to analyse": ("file too deeply nested to analyse",
+                                     "files too deeply nested to analyse"),
+}
+
+
+def skip_phrase(reason: str, count: int) -> str:
+    """`3 binary files`, `1 file larger than 10 MB`, `2 unreadable files (Permission denied)`."""
+    if reason in _SKIP_PHRASES:
+        one, many = _SKIP_PHRASES[reason]
+        return f"{count} {one if count == 1 else many}"
+    noun = "file" if count == 1 else "files"
+    if reason.startswith("unreadable"):
+        return f"{count} unreadable {noun}{reason.removeprefix('unreadable')}"
+    return f"{count} {noun} {reason}"  # "larger than 10 MB"
+
+
 def _print_summary(summary: dict[str, Any], quiet: bool) -> None:
     for error in summary["errors"]:
         click.echo(f"keyguard: error: {error}", err=True)
@@ -77,8 +111,18 @@ def _print_summary(summary: dict[str, Any], quiet: bool) -> None:
     skipped = summary["skipped"]
     skipped_text = ""
     if skipped:
-        skipped_text = "; skipped " + ", ".join(f"{n} {reason}" for reason, n in skipped.items())
-    click.echo(f"{found} in {summary['files_scanned']} scanned file(s){skipped_text}.", err=True)
+        skipped_text = "; skipped " + ", ".join(skip_phrase(r, n) for r, n in skipped.items())
+    files = summary["files_scanned"]
+    click.echo(f"{found} in {files} scanned file{'' if files == 1 else 's'}{skipped_text}.",
+               err=True)
+    if summary["errors"]:
+        n = len(summary["errors"])
+        click.echo(f"The scan did not complete: {n} error{'' if n == 1 else 's'} (exit code 2).",
+                   err=True)
+    elif files == 0:
+        # Not an error (ruff's convention, and pre-commit may pass only excluded files).
+        click.echo("keyguard: warning: no file was scanned: the paths hold no text file "
+                   "that is not excluded", err=True)
 
 
 class _Group(click.Group):
@@ -109,14 +153,19 @@ class _Group(click.Group):
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="keyguard")
 def cli() -> None:
-    """keyguard: find, fix and verify leaked quantum-cloud credentials (IonQ, IBM Quantum)."""
+    """keyguard: find, fix and verify leaked quantum-cloud credentials (`keyguard rules` lists the providers)."""
 
 
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
+@click.option("--stdin-filename", default=None, metavar="NAME",
+              help="With PATHS `-` (read standard input): the file name that picks the file "
+                   "type and is reported.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif", "github"]),
               default="text", show_default=True,
               help="Output format (sarif: GitHub code scanning; github: workflow annotations).")
+@click.option("--statistics", is_flag=True,
+              help="Print the number of findings per rule instead of the findings (text, json).")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True),
               help="Write the report to FILE instead of stdout.")
 @click.option("--sarif-output", type=click.Path(dir_okay=False, writable=True), default=None,
@@ -131,10 +180,18 @@ def cli() -> None:
 @click.option("--color", type=click.Choice(["auto", "always", "never"]), default="auto",
               show_default=True, help="Colour in text output (NO_COLOR is honoured).")
 @click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary or notes.")
+@click.option("-v", "--verbose", is_flag=True,
+              help="Also list on stderr the config file, the rules run, and every file "
+                   "scanned or skipped (with the reason).")
 @click.option("-j", "--jobs", type=click.IntRange(min=0), default=None,
               help="Worker processes (0: one per core).")
 @click.option("--max-file-size", type=click.IntRange(min=1), default=None,
               help="Skip files larger than this many MB [default: 10].")
+@click.option("--no-cache", is_flag=True,
+              help="Scan every file again: neither read nor write the findings cache.")
+@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+              help="Findings cache folder [default: $KEYGUARD_CACHE_DIR, the cache-dir setting, "
+                   "else .keyguard_cache beside the config file].")
 @click.option("--baseline", "baseline_file", type=click.Path(dir_okay=False), default=None,
               help="Report only findings not in this baseline (see `keyguard baseline`).")
 @click.option("--show-ignored", is_flag=True,
@@ -146,11 +203,15 @@ def cli() -> None:
               help="Print the unified diff --fix would apply (secrets redacted); write nothing.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
               help="Use this config file instead of searching for pyproject.toml/.keyguard.toml.")
+@click.option("--force-exclude", is_flag=True,
+              help="Apply `exclude` to paths named on the command line too (pre-commit "
+                   "names every file); without it a named excluded file is scanned, with a "
+                   "warning.")
 @click.option("--verify", "verify_", is_flag=True,
               help="Ask each provider whether the keys found are live: sends each distinct key "
                    "to its provider's official endpoint (opt-in; see README \"Verification\").")
 @click.option("--verify-legacy", is_flag=True,
-              help="Also query the retired legacy IBM Quantum login (implies --verify).")
+              help="Also query the endpoints of retired platforms (rules marked legacy; implies --verify).")
 @click.option("--verify-timeout", type=click.FloatRange(min=0, min_open=True), default=10.0,
               show_default=True, help="Seconds per verification request.")
 @click.option("--verify-per-host", type=click.IntRange(min=1), default=1, show_default=True,
@@ -163,11 +224,20 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
          config_file: str | None = None, sarif_output: str | None = None,
          fix_: bool = False, diff: bool = False, verify_: bool = False,
          verify_legacy: bool = False, verify_timeout: float = 10.0,
-         verify_per_host: int = 1) -> None:
-    """Scan PATHS (files or directories; default: .) for leaked credentials."""
-    from keyguard.scan import scan_paths
+         verify_per_host: int = 1, stdin_filename: str | None = None, statistics: bool = False,
+         verbose: bool = False, force_exclude: bool = False, no_cache: bool = False,
+         cache_dir: str | None = None) -> None:
+    """Scan PATHS (files or directories; default: .; `-`: standard input) for leaked credentials."""
+    from keyguard.scan import scan_paths, scan_stdin
 
     paths = paths or (".",)
+    stdin = "-" in paths
+    _check_usage(paths, stdin, stdin_filename, fix_ or diff, statistics, output_format)
+    # Output targets are checked before the scan: a typo must not cost a whole scan.
+    if output:
+        _check_output_file(output, "'-o' / '--output'")
+    if sarif_output:
+        _check_output_file(sarif_output, "'--sarif-output'", create_parent=True)
     flags: dict[str, Any] = {
         "select": _split_codes(select) or None,
         "ignore": _split_codes(ignore) or None,
@@ -177,8 +247,21 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
         "baseline": baseline_file,
         "config": config_file,
     }
-    config = build_config(paths, flags)
-    result = scan_paths(paths, config)
+    config_paths = (stdin_filename or ".",) if stdin else paths
+    config = build_config(config_paths, flags)
+    if verbose:
+        _print_setup(config)
+    if stdin:
+        result = scan_stdin(sys.stdin.buffer.read(), stdin_filename or "-", config,
+                            force_exclude=force_exclude)
+    else:
+        result = scan_paths(paths, config, force_exclude=force_exclude,
+                            **_speed_options(config, quiet, no_cache, cache_dir))
+    for name in [] if quiet else result.excluded_named:
+        click.echo(f"keyguard: warning: {name}: matches `exclude` in the configuration but was "
+                   "named explicitly, so it is scanned (--force-exclude skips it)", err=True)
+    if verbose:
+        _print_files(result)
     findings = result.findings
     findings, suppressed = _apply_baseline(findings, result.ignored, config)
     if verify_ or verify_legacy:
@@ -191,6 +274,8 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
         findings, fixed_files = _fix_or_diff(findings, config, write=fix_ and not diff,
                                              show_secrets=show_secrets, quiet=quiet, roots=paths)
         if diff:
+            if result.errors:
+                ctx.exit(EXIT_ERROR)
             failing = any(f.severity >= config.fail_on for f in findings) and not exit_zero
             ctx.exit(EXIT_FINDINGS if fixed_files or failing else EXIT_CLEAN)
     summary = _summary(result, findings, config.fail_on)
@@ -200,16 +285,22 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
 
     stream = click.open_file(output, "w", encoding="utf-8") if output else sys.stdout
     try:
-        if output_format == "json":
+        if statistics:
+            from keyguard.report.statistics import render_statistics
+
+            colored = use_color(color, stream) and not output
+            stream.write(render_statistics(findings, output_format, color=colored))
+        elif output_format == "json":
             from keyguard.report.json import render_json
 
             stream.write(render_json(findings, summary, show_secrets=show_secrets))
         elif output_format == "sarif":
-            stream.write(_render_sarif(findings, config))
+            stream.write(_render_sarif(findings, config, result, config_paths))
         elif output_format == "github":
             from keyguard.report.github import render_github
+            from keyguard.report.sarif import source_root
 
-            stream.write(render_github(findings))
+            stream.write(render_github(findings, cwd=source_root(config_paths)))
         else:
             from keyguard.report.text import render_text
 
@@ -221,21 +312,35 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
         else:
             stream.flush()
     if sarif_output:
-        # CI passes paths like reports/keyguard.sarif: create the folder rather than fail.
-        os.makedirs(os.path.dirname(os.path.abspath(sarif_output)), exist_ok=True)
         with open(sarif_output, "w", encoding="utf-8") as sarif_stream:
-            sarif_stream.write(_render_sarif(findings, config))
+            sarif_stream.write(_render_sarif(findings, config, result, config_paths))
     _print_summary(summary, quiet)
     _print_verification(summary, quiet)
     _print_suppressed(suppressed, show_ignored, quiet, listed_in_json=output_format == "json")
 
-    if result.files_scanned == 0 and result.errors:
+    if result.errors:  # an incomplete scan is never a pass, whatever --exit-zero says
         ctx.exit(EXIT_ERROR)
     if fixed_files:  # pre-commit convention: files changed, so the commit must stop
         ctx.exit(EXIT_FINDINGS)
     if summary["failing"] and not exit_zero:
         ctx.exit(EXIT_FINDINGS)
     ctx.exit(EXIT_CLEAN)
+
+
+def _speed_options(config: Config, quiet: bool, no_cache: bool,
+                   cache_dir: str | None) -> dict[str, Any]:
+    """scan_paths' cache folder (None with --no-cache or `cache = false`) and progress bar
+    (only on a terminal, never in CI or with -q)."""
+    from keyguard.progress import Progress, wanted
+
+    options: dict[str, Any] = {"cache_dir": None, "progress": None}
+    if not no_cache and config.cache:
+        from keyguard.cache import cache_directory
+
+        options["cache_dir"] = cache_directory(config, cache_dir)
+    if wanted(quiet=quiet):
+        options["progress"] = Progress()
+    return options
 
 
 def _fix_or_diff(findings: list[Finding], config: Config, *, write: bool, show_secrets: bool,
@@ -260,13 +365,68 @@ def _fix_or_diff(findings: list[Finding], config: Config, *, write: bool, show_s
     return run.remaining, bool(run.changed)
 
 
-def _render_sarif(findings: Sequence[Finding], config: Config) -> str:
-    """SARIF for `findings`, with the metadata of every loaded rule (never the secrets)."""
-    from keyguard.report.sarif import render_sarif
+def _render_sarif(findings: Sequence[Finding], config: Config, result: Any,
+                  paths: Sequence[str]) -> str:
+    """SARIF for `findings`, with the metadata of every loaded rule (never the secrets), the
+    run's invocation (complete or not, skipped files and errors as notifications) and URIs
+    relative to the repository holding `paths`."""
+    from keyguard.report.sarif import Invocation, render_sarif, source_root
     from keyguard.rulepack import load_ruleset
 
     ruleset = load_ruleset(tuple(config.extend_rules))
-    return render_sarif(findings, ruleset, version=__version__)
+    invocation = Invocation(errors=tuple(result.errors), skipped=tuple(result.skipped_files),
+                            notes=tuple(result.notes), files_scanned=result.files_scanned)
+    return render_sarif(findings, ruleset, version=__version__, cwd=source_root(paths),
+                        invocation=invocation)
+
+
+def _check_usage(paths: Sequence[str], stdin: bool, stdin_filename: str | None, fixing: bool,
+                 statistics: bool, output_format: str) -> None:
+    """Combinations that cannot work are usage errors (exit 2) before anything runs."""
+    if stdin and len(paths) > 1:
+        raise click.UsageError("`-` (standard input) cannot be combined with other paths")
+    if stdin_filename and not stdin:
+        raise click.UsageError("--stdin-filename needs `-` as the path (read standard input)")
+    if stdin and fixing:
+        raise click.UsageError("--fix and --diff rewrite files; they do not take standard input")
+    if statistics and output_format not in ("text", "json"):
+        raise click.UsageError("--statistics works with --format text or json")
+
+
+def _check_output_file(path: str, option: str, *, create_parent: bool = False) -> None:
+    """A usage error (exit 2) when `path` cannot be written, said before scanning.
+
+    `create_parent`: create a missing folder (CI passes paths like reports/keyguard.sarif).
+    """
+    parent = os.path.dirname(os.path.abspath(path))
+    if create_parent:
+        try:
+            os.makedirs(parent, exist_ok=True)
+        except OSError as exc:
+            raise click.BadParameter(f"cannot create the folder {parent}: {exc.strerror}",
+                                     param_hint=option) from None
+    if not os.path.isdir(parent):
+        raise click.BadParameter(f"the folder {parent} does not exist", param_hint=option)
+    if not os.access(parent, os.W_OK) or (os.path.exists(path) and not os.access(path, os.W_OK)):
+        raise click.BadParameter(f"{path} is not writable", param_hint=option)
+
+
+def _print_setup(config: Config) -> None:
+    """--verbose: which configuration and which rules this run uses."""
+    from keyguard.rulepack import load_ruleset
+
+    click.echo(f"keyguard: config: {config.config_file or 'none (defaults)'}", err=True)
+    ruleset = load_ruleset(tuple(config.extend_rules))
+    selected = sorted(ruleset.select(config.select, config.ignore))
+    click.echo(f"keyguard: rules run ({len(selected)}): {', '.join(selected)}", err=True)
+
+
+def _print_files(result: Any) -> None:
+    """--verbose: every file scanned, every file skipped and why."""
+    for path in result.scanned_files:
+        click.echo(f"keyguard: scanned {path}", err=True)
+    for path, reason in result.skipped_files:
+        click.echo(f"keyguard: skipped {path}: {reason}", err=True)
 
 
 # ------------------------------------------------------------------ verification (issue 4)
@@ -308,7 +468,7 @@ def _print_verification(summary: dict[str, Any], quiet: bool) -> None:
               show_default=True)
 @click.option("--show-secrets", is_flag=True, help="Print secrets unredacted.")
 @click.option("--verify-legacy", is_flag=True,
-              help="Also query the retired legacy IBM Quantum login.")
+              help="Also query the endpoints of retired platforms (rules marked legacy).")
 @click.option("--timeout", type=click.FloatRange(min=0, min_open=True), default=10.0,
               show_default=True, help="Seconds per request.")
 @click.option("--per-host", type=click.IntRange(min=1), default=1, show_default=True,
@@ -360,18 +520,61 @@ def verify(ctx: click.Context, report: str | None, output_format: str, show_secr
 
 
 @cli.command()
-@click.argument("rule_id", required=False)
+@click.argument("args", nargs=-1, metavar="[RULE_ID | check [PACK.toml]...]")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True)
-def rules(rule_id: str | None, output_format: str) -> None:
-    """List every rule, or explain RULE_ID with its examples."""
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
+              help="Config file (for extend-rules) instead of searching for one.")
+@click.pass_context
+def rules(ctx: click.Context, args: tuple[str, ...], output_format: str,
+          config_file: str | None) -> None:
+    """List every rule, explain RULE_ID with its examples, or check rule packs.
+
+    The built-in packs and the config's `extend-rules` packs are loaded. `keyguard rules
+    check PACK.toml` also loads PACK.toml and runs its examples through the scanner and the
+    fixer (without PACK: every loaded pack's); exit 1 when an example fails.
+    """
+    from keyguard.rulepack import load_ruleset
+
+    config = build_config((".",), {"config": config_file})
+    if args and args[0] == "check":
+        ctx.exit(_rules_check(args[1:], config))
+    if len(args) > 1:
+        raise click.UsageError("give one RULE_ID, or `check PACK.toml...`")
     from keyguard.rules_info import describe_rule, list_rules
 
+    ruleset = load_ruleset(tuple(config.extend_rules))
     try:
-        text = describe_rule(rule_id, output_format) if rule_id else list_rules(output_format)
+        if args:
+            text = describe_rule(args[0], output_format, ruleset=ruleset)
+        else:
+            text = list_rules(output_format, ruleset=ruleset)
     except ValueError as exc:  # unknown rule id: a usage error
         raise click.BadParameter(str(exc), param_hint="RULE_ID") from None
     click.echo(text, nl=False)
+
+
+def _rules_check(packs: Sequence[str], config: Config) -> int:
+    """`keyguard rules check`: exit code 0 when every example passes, 1 otherwise."""
+    from pathlib import Path
+
+    from keyguard.rulepack import load_ruleset
+    from keyguard.rules_check import check_examples, report
+
+    extra = list(config.extend_rules)
+    known = {os.path.realpath(p) for p in extra}
+    for pack in packs:
+        if not os.path.isfile(pack):
+            raise click.BadParameter(f"{pack}: no such rule pack file", param_hint="PACK.toml")
+        if os.path.realpath(pack) not in known:
+            extra.append(os.path.abspath(pack))
+            known.add(os.path.realpath(pack))
+    ruleset = load_ruleset(tuple(extra))  # RulePackError: exit 2 naming the file and key
+    wanted = {os.path.realpath(p) for p in packs}
+    chosen = [p for p in ruleset.packs if not wanted or os.path.realpath(Path(p.path)) in wanted]
+    results = check_examples(ruleset, chosen)
+    click.echo(report(results), nl=False)
+    return EXIT_FINDINGS if any(r.failures for r in results) else EXIT_CLEAN
 
 
 # ------------------------------------------------------------------ baselines and ignores
@@ -464,7 +667,10 @@ def baseline(ctx: click.Context, paths: tuple[str, ...], baseline_file: str | No
     result = scan_paths(paths, config)
     for error in result.errors:
         click.echo(f"keyguard: error: {error}", err=True)
-    if result.files_scanned == 0 and result.errors:
+    if result.errors:
+        # An incomplete scan must not write a baseline: --prune would drop the entries of
+        # every path it could not see.
+        click.echo(f"keyguard: the scan did not complete; {target} was not written", err=True)
         ctx.exit(EXIT_ERROR)
     exists = os.path.exists(target)
     if prune:

@@ -18,6 +18,8 @@ Keys (TOML spelling; `.keyguard.toml` holds them at top level, pyproject under
     extend-rules = ["rules/acme.toml"]       extra rule packs, relative to the config file
     fail-on = "medium"               lowest severity that makes the exit code 1
     baseline = ".keyguard-baseline.json"     relative to the config file
+    cache-dir = ".keyguard_cache"    findings cache folder, relative to the config file
+    cache = false                    never read or write the findings cache
 
 Every error is a `ConfigError` whose message names the file and the key.
 """
@@ -43,6 +45,7 @@ else:  # pragma: no cover - exercised on 3.10 only
 CONFIG_NAMES = (".keyguard.toml", "pyproject.toml")
 FILE_KEYS = (
     "select", "ignore", "exclude", "per-file-ignores", "extend-rules", "fail-on", "baseline",
+    "cache-dir", "cache",
 )
 # A selector is a rule id or a prefix of one: "KG", "KG1", "KG20", "KG201".
 SELECTOR = re.compile(r"^KG[0-9]{0,3}$")
@@ -82,6 +85,9 @@ class Config:
     jobs: int = 0
     config_file: str | None = None
     exclude_root: str | None = None
+    # Findings cache (keyguard.cache): its folder (absolute; None: the default) and switch.
+    cache_dir: str | None = None
+    cache: bool = True
 
 
 # --------------------------------------------------------------------------- finding the file
@@ -362,8 +368,12 @@ def load_config(
             values[key] = packs
         elif key == "fail-on":
             values[key] = _severity(value, source, key)
-        elif key == "baseline":
+        elif key in ("baseline", "cache-dir"):
             values[key] = _relative_path(value, base, source, key)
+        elif key == "cache":
+            if not isinstance(value, bool):
+                raise ConfigError(f"{_where(source, key)}: must be true or false")
+            values[key] = value
         elif key in ("max-file-size", "jobs"):
             values[key] = _positive_int(value, source, key)
 
@@ -401,8 +411,10 @@ def _compile_spec(patterns: tuple[str, ...], where: str = "") -> Any:
 
     try:
         return pathspec.GitIgnoreSpec.from_lines(patterns)
-    except (ValueError, TypeError) as exc:
-        raise ConfigError(f"{where}: invalid pattern: {exc}") from None
+    except (ValueError, TypeError, re.error) as exc:
+        # re.error: a bracket pathspec turns into a bad regex class (`[z-a]`).
+        shown = patterns[0] if len(patterns) == 1 else ", ".join(patterns)
+        raise ConfigError(f"{where}: invalid pattern {shown!r}: {exc}") from None
 
 
 def _match_path(path: str, root: str, is_dir: bool) -> str:

@@ -19,6 +19,8 @@ SKIP_DIRS = frozenset({
     ".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache",
     ".tox", ".nox", ".venv", "venv", "node_modules", ".ipynb_checkpoints", "site-packages",
 })
+# keyguard's own findings cache (keyguard.cache): skipped without a word in the summary.
+OWN_CACHE_DIR = ".keyguard_cache"
 # Extensions that are never text: skipped without reading.
 BINARY_SUFFIXES = frozenset({
     ".png", ".jpg", ".jpeg", ".gif", ".bmp", ".ico", ".webp", ".pdf", ".zip", ".gz", ".tgz",
@@ -33,19 +35,24 @@ BINARY_SUFFIXES = frozenset({
 class Discovery:
     """Result of discovery: files to scan (paths as the user will see them) and problems.
 
-    `skipped` maps a reason ("binary file", "excluded by configuration") to a count;
-    `errors` lists messages about paths that could not be used at all; `problems` names
-    files inside directories that were skipped for a reason the user should see (broken
-    symlink, symlink loop).
+    `skipped` maps a reason ("binary file", "excluded by configuration") to a count and
+    `skipped_files` lists (path, reason) for `--verbose` and SARIF notifications; `errors`
+    lists messages about paths that could not be used at all; `problems` names files inside
+    directories that were skipped for a reason the user should see (broken symlink, symlink
+    loop); `excluded_named` lists files named on the command line that `exclude` matches,
+    scanned anyway (without `force_exclude`), so the user can be warned.
     """
 
     files: list[str] = field(default_factory=list)
     skipped: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)  # named skips inside directories
+    skipped_files: list[tuple[str, str]] = field(default_factory=list)
+    excluded_named: list[str] = field(default_factory=list)
 
-    def skip(self, reason: str) -> None:
+    def skip(self, reason: str, path: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
+        self.skipped_files.append((path, reason))
 
 
 def _display(path: str) -> str:
@@ -81,8 +88,11 @@ def _walk(directory: str, discovery: Discovery) -> Iterator[str]:
     for root, dirs, files in os.walk(directory, onerror=onerror, followlinks=False):
         kept = []
         for d in dirs:
+            if d == OWN_CACHE_DIR:
+                continue
             if d in SKIP_DIRS:
-                discovery.skip("VCS, cache or virtual-environment directory")
+                discovery.skip("VCS, cache or virtual-environment directory",
+                               _display(os.path.join(root, d)))
             else:
                 kept.append(d)
         dirs[:] = sorted(kept)
@@ -90,14 +100,18 @@ def _walk(directory: str, discovery: Discovery) -> Iterator[str]:
             yield os.path.join(root, name)
 
 
-def discover(paths: Sequence[str], is_excluded: Callable[[str, bool], bool] | None = None) -> Discovery:
+def discover(paths: Sequence[str], is_excluded: Callable[[str, bool], bool] | None = None,
+             *, force_exclude: bool = False) -> Discovery:
     """Expand `paths` (files or directories) into the files to scan.
 
-    `is_excluded(path, is_dir)` applies the configuration's exclude patterns. A directory the
-    user names explicitly is scanned even when a pattern excludes it (`keyguard scan
-    examples/` works in a project that excludes examples/ from `keyguard scan .`); files
-    inside it still honour the other patterns. Missing paths become errors; broken symlinks,
-    symlink loops and non-regular files are skipped with a reason. Never raises for bad paths.
+    `is_excluded(path, is_dir)` applies the configuration's exclude patterns. As with ruff, a
+    path the user names explicitly is scanned even when a pattern excludes it (`keyguard scan
+    examples/` works in a project that excludes examples/ from `keyguard scan .`; a named file
+    is also listed in `excluded_named`); files inside a named directory still honour the other
+    patterns. `force_exclude=True` (ruff's `--force-exclude`, what pre-commit hooks want, since
+    pre-commit names every file) applies `exclude` to named paths too. Missing paths become
+    errors; broken symlinks, symlink loops and non-regular files are skipped with a reason.
+    Never raises for bad paths.
     """
     discovery = Discovery()
     seen: set[str] = set()
@@ -108,8 +122,10 @@ def discover(paths: Sequence[str], is_excluded: Callable[[str, bool], bool] | No
             return
         seen.add(shown)
         if check_exclude and is_excluded is not None and is_excluded(shown, False):
-            discovery.skip("excluded by configuration")
-            return
+            if not explicit or force_exclude:
+                discovery.skip("excluded by configuration", shown)
+                return
+            discovery.excluded_named.append(shown)
         if os.path.islink(path) and not os.path.exists(path):
             reason = "broken symlink"
             try:
@@ -117,12 +133,12 @@ def discover(paths: Sequence[str], is_excluded: Callable[[str, bool], bool] | No
             except OSError as exc:
                 if exc.errno == errno.ELOOP:
                     reason = "symlink loop"
-            discovery.skip(reason)
+            discovery.skip(reason, shown)
             # Name the file: a count alone does not tell the user what to look at.
             (discovery.errors if explicit else discovery.problems).append(f"{shown}: skipped, {reason}")
             return
         if os.path.splitext(path)[1].lower() in BINARY_SUFFIXES:
-            discovery.skip("binary file")
+            discovery.skip("binary file", shown)
             return
         if not explicit and os.path.isdir(path):
             return  # git lists submodules as paths; they are scanned from their own checkout
@@ -136,6 +152,9 @@ def discover(paths: Sequence[str], is_excluded: Callable[[str, bool], bool] | No
             named_excluded = (
                 is_excluded is not None and _display(given) != "." and is_excluded(_display(given), True)
             )
+            if named_excluded and force_exclude:
+                discovery.skip("excluded by configuration", _display(given))
+                continue
             listed = git_files(given)
             candidates = _walk(given, discovery) if listed is None else (os.path.join(given, r) for r in listed)
             for path in candidates:

@@ -8,6 +8,7 @@ mapped back to the file with `Document.raw_position`.
 from __future__ import annotations
 
 import codecs
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePath
 
@@ -63,7 +64,8 @@ class Document:
     raw_text: str
     segments: list[Segment]
     notes: list[str] = field(default_factory=list)
-    # Extra notebook state for the fixer (the parsed notebook); None for plain files.
+    # Extra notebook state for the fixer (the parsed notebook); None for plain files. May be
+    # given as a `Lazy`: it is then built on first access (see the `notebook` property below).
     notebook: object | None = None
 
     def _raw_lines(self) -> list[str]:
@@ -90,6 +92,34 @@ class Document:
             if found >= 0:
                 return raw_line, found + 1
         return raw_line, 1
+
+
+class Lazy:
+    """A value built on first use: `Document(..., notebook=Lazy(build))`.
+
+    Detection never needs the nbformat tree of a notebook; building it imports nbformat and
+    jsonschema (~160 ms), which a pre-commit run over one notebook must not pay.
+    """
+
+    __slots__ = ("build",)
+
+    def __init__(self, build: Callable[[], object]) -> None:
+        self.build = build
+
+
+def _get_notebook(self: Document) -> object | None:
+    value = self.__dict__.get("_notebook")
+    if isinstance(value, Lazy):
+        value = self.__dict__["_notebook"] = value.build()
+    return value
+
+
+def _set_notebook(self: Document, value: object | None) -> None:
+    self.__dict__["_notebook"] = value
+
+
+# After the dataclass is made: its __init__, __eq__ and __repr__ go through the property.
+Document.notebook = property(_get_notebook, _set_notebook)  # type: ignore[assignment,method-assign]
 
 
 def segment_line(segment: Segment, line: int) -> str:

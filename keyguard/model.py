@@ -203,6 +203,11 @@ class Finding:
     fixable: bool = False
     verification: Verification = NOT_CHECKED
     fingerprint: str = field(default="")
+    # The file a persisting call writes (pack data: its call site's `saves_to`).
+    saves_to: str | None = None
+    # False for notices whose matched text is not a credential (KG205: the save_account()
+    # call with an environment read): text output then shows no "[redacted]" value.
+    is_secret: bool = True
 
     def __post_init__(self) -> None:
         if not self.fingerprint:

@@ -1,13 +1,14 @@
 """Jupyter notebook -> Document: one segment per cell source and per text output.
 
 The notebook JSON is walked once by a small locator built on the stdlib JSON scanner (C
-speed): it produces the tree `json.loads` would (as nbformat `NotebookNode`s), and on the
+speed): it produces the tree `json.loads` would (plain dicts), and on the
 way records the raw JSON line of every string that becomes segment text (cell sources,
 stream text, `text/plain`, error fields). Everything else (images, widget state, metadata)
 is decoded by the C scanner in one call and never looked at again: no copy of, and no
 regex over, image data. The tree is finished with the same steps `nbformat.reader.reads`
 applies after its json.loads (rejoin_lines, strip_transient; no schema validation, no
-version conversion) and kept on `Document.notebook` for the fixer.
+version conversion) on first access of `Document.notebook`, so detection never imports
+nbformat.
 
 Code cell sources also get a `python` form in which IPython syntax (`%magic`, `!shell`,
 `obj?`, `x = !cmd`, `%%time` ...) is masked, so `ast.parse` sees valid Python with the same
@@ -26,7 +27,7 @@ from collections.abc import Callable
 from json.decoder import scanstring
 from typing import Any
 
-from keyguard.documents import Document, Segment
+from keyguard.documents import Document, Lazy, Segment
 
 __all__ = ["PYTHON_CELL_MAGICS", "mask_ipython", "read_notebook"]
 
@@ -139,7 +140,7 @@ class _Locator:
             if closing not in (",", "}"):
                 raise json.JSONDecodeError("Expecting ',' delimiter", text, _WS(text, pos).end())
             pos = delimiter.end()
-        obj = self.node(result)
+        obj = result if self.node is dict else self.node(result)
         if infos:
             self.lines[id(obj)] = infos
         return obj, pos
@@ -378,9 +379,9 @@ def read_notebook(path: str, text: str) -> Document:
     nbformat version or a malformed cell gives a single plain-text segment over the whole
     text (file positions, no raw_lines) and a note saying why.
     """
-    from nbformat.notebooknode import NotebookNode  # here: keeps `import keyguard` cheap
-
-    locator = _Locator(text, NotebookNode)
+    # Plain dicts: the C scanner builds them; the nbformat tree (whose import costs more than
+    # a small notebook's whole scan) is built only when `Document.notebook` is read.
+    locator = _Locator(text)
     try:
         raw = locator.parse()
     except json.JSONDecodeError as exc:
@@ -418,22 +419,24 @@ def read_notebook(path: str, text: str) -> Document:
         segments: list[Segment] = []
         for index, cell in enumerate(cells):
             segments.extend(_cell_segments(index, cell, locator.lines, major, python_kernel))
-        notebook = _to_notebook_node(raw, major)
     except _NotNotebook as exc:
         return _plain(path, text, str(exc))
     except Exception as exc:  # bad content must never abort a scan
         return _plain(path, text, f"unreadable notebook structure: {type(exc).__name__}")
-    return Document(path, "notebook", text, segments, [], notebook)
+    return Document(path, "notebook", text, segments, [], Lazy(lambda: _to_notebook_node(raw, major)))
 
 
 def _to_notebook_node(nb: Any, major: int) -> Any:
     """Finish the walked tree into what `nbformat.reader.reads` returns.
 
-    reader.reads is json.loads + the version's `to_notebook_json`: from_dict (done: the
-    locator built NotebookNodes), rejoin_lines, and for v4 strip_transient. No version
-    conversion, no validation. Runs after the segments are built, as it replaces split
-    text lists by strings in place.
+    reader.reads is json.loads + the version's `to_notebook_json`: from_dict, rejoin_lines,
+    and for v4 strip_transient. No version conversion, no validation. Runs after the
+    segments are built (lazily, on first access), as it replaces split text lists by strings
+    in place.
     """
+    from nbformat import from_dict
+
+    nb = from_dict(nb)
     if major == 4:
         from nbformat.v4.rwbase import rejoin_lines, strip_transient
 

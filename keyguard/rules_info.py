@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import json
 
-from keyguard.rulepack import Rule, RuleSet, load_ruleset
+from keyguard.advice import Facts, fix_line, help_texts, rotation_steps
+from keyguard.rulepack import Rule, RuleSet
+
+
+def _facts(rule: Rule, ruleset: RuleSet) -> Facts:
+    return Facts(ruleset.provider_of(rule.id), rule.env_var)
 
 
 def _fix_text(rule: Rule, ruleset: RuleSet) -> str:
-    provider = ruleset.provider_of(rule.id)
-    if rule.type == "identifier":
-        return f"not a secret; optionally read it from {rule.env_var}"
-    if rule.type == "persist":
-        return f"pass the token at run time (os.environ[\"{rule.env_var}\"]) instead of saving it"
-    return f'read it from os.environ["{rule.env_var}"]; revoke the key at {provider.revoke}'
+    return fix_line(rule, _facts(rule, ruleset))
 
 
 def _rule_dict(rule: Rule, ruleset: RuleSet) -> dict[str, object]:
@@ -27,15 +27,16 @@ def _rule_dict(rule: Rule, ruleset: RuleSet) -> dict[str, object]:
         "severity": rule.severity.label,
         "description": rule.description,
         "fix": _fix_text(rule, ruleset),
+        "rotation": list(rotation_steps(rule, _facts(rule, ruleset))),
+        "help": help_texts(rule, _facts(rule, ruleset))[0],
         "env_var": rule.env_var,
         "verifiable": rule.verify is not None,
         "source": rule.source,
     }
 
 
-def list_rules(output_format: str = "text", ruleset: RuleSet | None = None) -> str:
-    """Every rule: id, provider, severity, what it finds, the fix."""
-    ruleset = ruleset or load_ruleset()
+def list_rules(output_format: str = "text", *, ruleset: RuleSet) -> str:
+    """Every rule of `ruleset` (built-in and user packs): id, provider, severity, the fix."""
     rules = [ruleset.rules[r] for r in sorted(ruleset.rules)]
     if output_format == "json":
         return json.dumps([_rule_dict(r, ruleset) for r in rules], indent=2) + "\n"
@@ -47,9 +48,8 @@ def list_rules(output_format: str = "text", ruleset: RuleSet | None = None) -> s
     return "\n".join(lines) + "\n"
 
 
-def describe_rule(rule_id: str, output_format: str = "text", ruleset: RuleSet | None = None) -> str:
-    """One rule in full, with its examples (fake keys shown as <...> markers). ValueError if unknown."""
-    ruleset = ruleset or load_ruleset()
+def describe_rule(rule_id: str, output_format: str = "text", *, ruleset: RuleSet) -> str:
+    """One rule in full, with its examples (fake keys shown as {{markers}}). ValueError if unknown."""
     rule = ruleset.rules.get(rule_id.upper())
     if rule is None:
         raise ValueError(f"unknown rule {rule_id!r}; `keyguard rules` lists them")
@@ -73,8 +73,11 @@ def describe_rule(rule_id: str, output_format: str = "text", ruleset: RuleSet | 
         rule.description,
         "",
         f"Fix: {d['fix']}.",
-        f"Format source: {rule.source}",
     ]
+    steps = rotation_steps(rule, _facts(rule, ruleset))
+    if steps:
+        out += ["", "Rotation:", *(f"  {i}. {step}" for i, step in enumerate(steps, 1))]
+    out += ["", f"Format source: {rule.source}"]
     if rule.verify is not None:
         out.append(f"Verification (opt-in, --verify): {rule.verify.method} {rule.verify.url}")
     for example in examples:

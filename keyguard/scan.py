@@ -10,11 +10,12 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache, partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from keyguard.advice import behaviour, is_fixable
 from keyguard.config import Config
 from keyguard.config import is_excluded as _config_excluded
 from keyguard.detect.tokens import Hit, find_tokens
@@ -24,7 +25,9 @@ from keyguard.model import Finding, Location
 from keyguard.rulepack import Rule, RuleSet, load_ruleset
 
 if TYPE_CHECKING:
+    from keyguard.cache import CacheView, ScanCache
     from keyguard.detect.python import PythonDetector
+    from keyguard.progress import Progress
 
 # Below this many files a scan stays in-process: starting workers costs more than it saves.
 POOL_MIN_FILES = 48
@@ -44,11 +47,19 @@ class FileResult:
     document: Document | None = None
     # Findings suppressed by inline comments or a cell tag, with the reason (--show-ignored).
     ignored: list[tuple[Finding, str]] = field(default_factory=list)
+    # A fresh result's entry for the findings cache (keyguard.cache); never holds a secret.
+    cache_entry: dict[str, Any] | None = None
 
 
 @dataclass
 class ScanResult:
-    """Outcome of a whole scan. `skipped` counts files per reason; `errors` are messages."""
+    """Outcome of a whole scan. `skipped` counts files per reason; `errors` are messages.
+
+    `scanned_files` and `skipped_files` ((path, reason)) name the files (`--verbose`, SARIF
+    notifications); `excluded_named` lists files named on the command line that `exclude`
+    matches and that were scanned anyway (no `force_exclude`). A scan with `errors` did not
+    complete: some path the user asked for was not scanned.
+    """
 
     findings: list[Finding] = field(default_factory=list)
     files_scanned: int = 0
@@ -56,6 +67,9 @@ class ScanResult:
     notes: list[tuple[str, str]] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     ignored: list[tuple[Finding, str]] = field(default_factory=list)
+    scanned_files: list[str] = field(default_factory=list)
+    skipped_files: list[tuple[str, str]] = field(default_factory=list)
+    excluded_named: list[str] = field(default_factory=list)
 
     def skip(self, reason: str, count: int = 1) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + count
@@ -74,16 +88,48 @@ class Engine:
     def build(cls, ruleset: RuleSet, selected: frozenset[str]) -> Engine:
         token_rules = tuple(
             r for r in ruleset.rules.values()
-            if r.id in selected and r.type in ("token", "identifier")
+            if r.id in selected and behaviour(r).regex
         )
         unanchored = any(not r.requires_context and not r.keywords for r in token_rules)
         keywords: set[str] = set()
         for provider in ruleset.providers.values():
             keywords.update(provider.keywords)
+            # A file that names a credential file (`dwave.conf`) may hold what it holds.
+            keywords.update(cf.name.rsplit("/", 1)[-1].lower() for cf in provider.credential_files)
         for rule in token_rules:
             keywords.update(rule.keywords)
+        # A call site's module is enough: a file calling it names every part of its path up
+        # to the call (in the import or the call), so a callee whose path holds none of its
+        # provider's keywords adds its root module (`cirq.ionq.Service` is covered by "ionq";
+        # a root like `cirq` alone would let every Cirq file through).
+        for cs in ruleset.call_sites:
+            own = ruleset.providers[cs.provider].keywords
+            for callee in cs.callees:
+                named = f"{callee} {cs.when_first_arg_startswith or ''}".lower()
+                if not any(k in named for k in own):
+                    keywords.add(callee.split(".")[0].lower())
         prefilter = None if unanchored else tuple(sorted(keywords))
         return cls(ruleset, selected, token_rules, prefilter)
+
+    @cached_property
+    def assignment_regexes(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(a.name_regex for a in self.ruleset.assignments)
+
+    @cached_property
+    def credential_file_names(self) -> tuple[str, ...]:
+        """Last path components of the packs' credential files (a cheap first check)."""
+        return tuple(sorted({
+            cf.name.rsplit("/", 1)[-1] for p in self.ruleset.providers.values() for cf in p.credential_files
+        }))
+
+    def is_credential_file(self, path: str) -> bool:
+        """Whether `path` is one of the packs' credential files (it passes by name)."""
+        name = path.replace("\\", "/").rsplit("/", 1)[-1]
+        if name not in self.credential_file_names:
+            return False
+        from keyguard.detect.credential_files import matching_files
+
+        return bool(matching_files(self.ruleset, path))
 
     @cached_property
     def python_detector(self) -> PythonDetector:
@@ -91,10 +137,20 @@ class Engine:
 
         return PythonDetector(self.ruleset, self.selected)
 
+    @cached_property
+    def _prefilter_pattern(self) -> re.Pattern[bytes]:
+        # One alternation: a quantum file names a keyword early, and the search stops there
+        # (a `bytes in` per keyword read every file up to a dozen times: 5x slower).
+        keywords = sorted({k.encode() for k in self.prefilter or ()}, key=lambda k: (-len(k), k))
+        return re.compile(b"|".join(re.escape(k) for k in keywords))
+
     def passes_prefilter(self, lowered: bytes) -> bool:
+        """Whether the lower-cased bytes contain any prefilter keyword."""
         if self.prefilter is None:
             return True
-        return any(k.encode() in lowered for k in self.prefilter)
+        if not self.prefilter:
+            return False
+        return self._prefilter_pattern.search(lowered) is not None
 
 
 @lru_cache(maxsize=4)
@@ -106,24 +162,85 @@ def scan_document(document: Document, engine: Engine) -> list[Finding]:
     """Run both detectors over a document and turn their hits into findings."""
     hits: list[Hit] = []
     candidates: list[str] = []
-    document_lower = document.raw_text.lower()
+    document_lower: str | Callable[[], str]
+    if document.kind == "notebook":  # the JSON text, images and all: lowered only if needed
+        document_lower = _lowered(document)
+    else:
+        document_lower = document.raw_text.lower()
     for i, segment in enumerate(document.segments):
-        lower = document_lower if segment.text is document.raw_text else None
+        # A notebook that is not JSON is read as one plain segment: lower it here.
+        lower = document_lower if segment.text is document.raw_text and isinstance(document_lower, str) else None
         hits.extend(
             find_tokens(
                 segment, i, document.path, engine.ruleset, engine.token_rules, document_lower, candidates, lower
             )
         )
     python_hits: list[Hit] = []
+    if engine.is_credential_file(document.path):
+        from keyguard.detect.credential_files import find_credential_values, matching_files
+
+        files = matching_files(engine.ruleset, document.path)
+        for i, segment in enumerate(document.segments):
+            python_hits.extend(find_credential_values(segment, i, files, engine.ruleset, engine.selected))
     if any(seg.python is not None for seg in document.segments):
         detector = engine.python_detector
-        # The parse is the expensive step: only when a key-shaped string or an SDK hint is there.
+        # The parse is the expensive step (~4 MB/s): only where it can change the answer.
         plain = document.kind == "python"
-        if candidates or detector.wants(document.segments, document_lower if plain else None):
-            python_hits, notes = detector.run(document.segments)
+        if (
+            candidates and _parse_can_matter(hits, candidates, document, engine)
+        ) or detector.wants(document.segments, document_lower if plain else None):
+            found, notes = detector.run(document.segments)
+            python_hits.extend(found)
             document.notes.extend(notes)
     hits = _merge(python_hits, hits)
     return [_to_finding(hit, document, engine.ruleset) for hit in hits if hit.rule.id in engine.selected]
+
+
+def _lowered(document: Document) -> Callable[[], str]:
+    cache: list[str] = []
+
+    def lowered() -> str:
+        if not cache:
+            cache.append(document.raw_text.lower())
+        return cache[0]
+
+    return lowered
+
+
+def _parse_can_matter(hits: list[Hit], candidates: list[str], document: Document,
+                      engine: Engine) -> bool:
+    """Whether the syntax tree can add to what the token detector found, given key-shaped
+    `candidates` (and when `PythonDetector.wants` is False: no call-site call, no
+    environment write, no assignment keyword in the document).
+
+    Then the tree only refines a token hit (call-site message, fixability) or names a
+    key through a credential-named assignment (`ibmtoken = "<key>"`, no context word). A
+    document whose candidates are all context-less look-alikes (digests, base64 test data)
+    outside such assignments gives the same findings unparsed: most of a quantum code base.
+    """
+    if any(behaviour(hit.rule).plausibility for hit in hits):  # a candidate became a hit
+        return True
+    regexes = engine.assignment_regexes
+    if not regexes:
+        return False
+    for segment in document.segments:
+        if segment.python is None:
+            continue
+        text = segment.text
+        for value in candidates:
+            at = text.find(value)
+            while at >= 0:
+                # The statement's start: this line and two before (a parenthesised value).
+                start = at
+                for _ in range(3):
+                    start = text.rfind("\n", 0, start) if start > 0 else -1
+                    if start < 0:
+                        break
+                names = _IDENTIFIER.findall(text, start + 1, at)
+                if any(regex.search(name) for regex in regexes for name in names):
+                    return True
+                at = text.find(value, at + len(value))
+    return False
 
 
 def _merge(preferred: list[Hit], others: list[Hit]) -> list[Hit]:
@@ -140,7 +257,7 @@ def _merge(preferred: list[Hit], others: list[Hit]) -> list[Hit]:
         same_line = by_line[(hit.segment, hit.line)]
         inside = len(same_line) > 1 and any(
             other is not hit
-            and other.rule.type != "persist"  # a save_account() notice spans a whole call
+            and not behaviour(other.rule).value_is_code  # a notice about a call spans the call
             and other.end_line == hit.line
             and other.column <= hit.column
             and hit.end_column <= other.end_column
@@ -152,6 +269,7 @@ def _merge(preferred: list[Hit], others: list[Hit]) -> list[Hit]:
     return result
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _KEY_SHAPED = re.compile(r"[A-Za-z0-9_+/=-]{20,}")
 
 
@@ -203,6 +321,8 @@ def _to_finding(hit: Hit, document: Document, ruleset: RuleSet) -> Finding:
         env_var=env_var,
         context=hit.where,
         fixable=_fixable(hit, segment),
+        saves_to=hit.saves_to,
+        is_secret=not behaviour(hit.rule).value_is_code,
     )
 
 
@@ -214,7 +334,7 @@ def _fixable(hit: Hit, segment: Segment) -> bool:
     comment or a `!shell` line; a `%env` magic is replaced and a notebook output holding a
     key is cleared. Docstrings are the known over-estimate.
     """
-    if hit.rule.type not in ("token", "literal"):
+    if not is_fixable(hit.rule):
         return False
     if segment.cell is not None and segment.part == "output":
         return True
@@ -232,7 +352,7 @@ def scan_bytes(path: str, data: bytes, engine: Engine, keep_document: bool = Fal
     if b"\0" in data[:_SNIFF]:
         result.skipped = "binary file"
         return result
-    if not engine.passes_prefilter(data.lower()):
+    if not engine.passes_prefilter(data.lower()) and not engine.is_credential_file(path):
         return result
     document = read_document(path, data)
     result.findings = scan_document(document, engine)
@@ -246,8 +366,14 @@ def scan_bytes(path: str, data: bytes, engine: Engine, keep_document: bool = Fal
     return result
 
 
-def scan_file(path: str, engine: Engine, max_size: int, keep_document: bool = False) -> FileResult:
+def scan_file(
+    path: str, engine: Engine, max_size: int, keep_document: bool = False,
+    cache: CacheView | None = None,
+) -> FileResult:
     """Read and scan one file; unreadable, vanished, special and oversized files are skipped.
+
+    With `cache`, a file whose bytes are unchanged since the cached scan is not scanned again
+    (keyguard.cache); a fresh result carries its new cache entry.
 
     The file is opened without blocking and checked on the open descriptor, so a path that
     turns into a FIFO between discovery and reading cannot hang the scan.
@@ -271,16 +397,25 @@ def scan_file(path: str, engine: Engine, max_size: int, keep_document: bool = Fa
         return FileResult(path, skipped=f"unreadable ({exc.strerror or exc.__class__.__name__})")
     if len(data) > max_size:
         return FileResult(path, skipped=too_large)
+    if cache is not None:
+        return cache.scan(path, data, partial(_scan_bytes_safely, path, data, engine, keep_document))
+    return _scan_bytes_safely(path, data, engine, keep_document)
+
+
+def _scan_bytes_safely(path: str, data: bytes, engine: Engine, keep_document: bool) -> FileResult:
     try:
         return scan_bytes(path, data, engine, keep_document)
     except RecursionError:
         return FileResult(path, skipped="too deeply nested to analyse")
 
 
-def _scan_batch(args: tuple[tuple[str, ...], frozenset[str], list[str], int]) -> list[FileResult]:
-    extra, selected, paths, max_size = args
+_Batch = tuple[tuple[str, ...], frozenset[str], list[str], int, "CacheView | None"]
+
+
+def _scan_batch(args: _Batch) -> list[FileResult]:
+    extra, selected, paths, max_size, cache = args
     engine = _engine(extra, selected)
-    return [scan_file(p, engine, max_size) for p in paths]
+    return [scan_file(p, engine, max_size, cache=cache) for p in paths]
 
 
 def _batches(paths: Sequence[str], parts: int) -> Iterable[list[str]]:
@@ -305,35 +440,59 @@ def _batches(paths: Sequence[str], parts: int) -> Iterable[list[str]]:
         yield batch
 
 
-def scan_paths(paths: Sequence[str], config: Config, *, keep_documents: bool = False) -> ScanResult:
-    """Discover and scan `paths` with `config`. Errors are collected, never raised."""
+def scan_paths(
+    paths: Sequence[str], config: Config, *, keep_documents: bool = False,
+    force_exclude: bool = False,
+    cache_dir: str | os.PathLike[str] | None = None, progress: Progress | None = None,
+) -> ScanResult:
+    """Discover and scan `paths` with `config`. Errors are collected, never raised.
+
+    force_exclude: apply `exclude` to paths named in `paths` too (see `discover`).
+    cache_dir: folder of the findings cache (keyguard.cache); None scans every file. Not
+    used with `keep_documents` (the fixer needs each file's document). progress: told of
+    each finished file (keyguard.progress), on a terminal only.
+    """
     ruleset = load_ruleset(tuple(config.extend_rules))
     selected = ruleset.select(config.select, config.ignore)
     engine = _engine(tuple(config.extend_rules), selected)
-    found = discover(paths, partial(_is_excluded, config=config) if config.exclude else None)
-    result = ScanResult(errors=list(found.errors))
+    found = discover(paths, partial(_is_excluded, config=config) if config.exclude else None,
+                     force_exclude=force_exclude)
+    result = ScanResult(errors=list(found.errors), skipped_files=list(found.skipped_files),
+                        excluded_named=list(found.excluded_named))
     result.notes.extend((text.split(": ", 1)[0], text.split(": ", 1)[1]) for text in found.problems)
     for reason, count in found.skipped.items():
         result.skip(reason, count)
+    cache = None
+    if cache_dir is not None and not keep_documents:
+        cache = _open_cache(cache_dir, ruleset, selected, config)
+    if progress is not None:
+        progress.start(found.files)
     jobs = config.jobs or os.cpu_count() or 1
     if keep_documents or jobs == 1 or len(found.files) < POOL_MIN_FILES:
+        view = cache.view(found.files) if cache is not None else None
         file_results: Iterable[FileResult] = (
-            scan_file(p, engine, config.max_file_size, keep_documents) for p in found.files
+            scan_file(p, engine, config.max_file_size, keep_documents, view) for p in found.files
         )
-        _collect(result, file_results)
+        _collect(result, file_results, cache, progress)
     else:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor  # not on the pre-commit path
 
         method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
         context = multiprocessing.get_context(method)
-        tasks = [
-            (tuple(config.extend_rules), selected, batch, config.max_file_size)
+        tasks: list[_Batch] = [
+            (tuple(config.extend_rules), selected, batch, config.max_file_size,
+             cache.view(batch) if cache is not None else None)
             for batch in _batches(found.files, jobs)
         ]
         with ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
             for batch_result in pool.map(_scan_batch, tasks):
-                _collect(result, batch_result)
+                _collect(result, batch_result, cache, progress)
+    if progress is not None:
+        progress.close()
+    if cache is not None:
+        cache.save()
+        result.notes.extend((str(cache.root), error) for error in cache.save_errors)
     if config.per_file_ignores:
         from keyguard.ignores import apply_per_file_ignores
 
@@ -344,18 +503,70 @@ def scan_paths(paths: Sequence[str], config: Config, *, keep_documents: bool = F
     return result
 
 
+def scan_stdin(data: bytes, name: str, config: Config, *, force_exclude: bool = False) -> ScanResult:
+    """Scan `data` (standard input) as if it were the file `name` (`keyguard scan -`).
+
+    `name` picks the file type and is the reported path; `exclude` applies to it only with
+    `force_exclude` (ruff's `--stdin-filename` rules), `per-file-ignores` always.
+    """
+    ruleset = load_ruleset(tuple(config.extend_rules))
+    engine = _engine(tuple(config.extend_rules), ruleset.select(config.select, config.ignore))
+    result = ScanResult()
+    if config.exclude and _config_excluded(name, config):
+        if force_exclude:
+            result.skip("excluded by configuration")
+            result.skipped_files.append((name, "excluded by configuration"))
+            return result
+        result.excluded_named.append(name)
+    try:
+        file_result = scan_bytes(name, data, engine)
+    except RecursionError:
+        file_result = FileResult(name, skipped="too deeply nested to analyse")
+    _collect(result, [file_result])
+    if config.per_file_ignores:
+        from keyguard.ignores import apply_per_file_ignores
+
+        result.findings, per_file = apply_per_file_ignores(result.findings, config)
+        result.ignored.extend(per_file)
+    result.findings.sort(key=Finding.sort_key)
+    return result
+
+
 def _is_excluded(path: str, is_dir: bool, *, config: Config) -> bool:
     return _config_excluded(path, config, is_dir=is_dir)
 
 
-def _collect(result: ScanResult, file_results: Iterable[FileResult]) -> None:
+def _open_cache(directory: str | os.PathLike[str], ruleset: RuleSet, selected: frozenset[str],
+                config: Config) -> ScanCache:
+    from pathlib import Path
+
+    from keyguard.cache import ScanCache, ruleset_key
+
+    texts = []
+    for pack in ruleset.packs:
+        try:
+            texts.append(Path(pack.path).read_bytes())
+        except OSError:
+            texts.append(pack.path.encode())
+    return ScanCache(Path(directory), ruleset_key(texts, selected, config))
+
+
+def _collect(result: ScanResult, file_results: Iterable[FileResult],
+             cache: ScanCache | None = None, progress: Progress | None = None) -> None:
     for fr in file_results:
+        if progress is not None:
+            progress.advance(fr.path)
+        if cache is not None and fr.cache_entry is not None:
+            cache.update(fr.path, fr.cache_entry)
+            fr.cache_entry = None
         if fr.skipped:
             result.skip(fr.skipped)
+            result.skipped_files.append((fr.path, fr.skipped))
             if fr.skipped.startswith(("unreadable", "vanished", "not a regular", "too deeply")):
                 result.notes.append((fr.path, f"skipped, {fr.skipped}"))
             continue
         result.files_scanned += 1
+        result.scanned_files.append(fr.path)
         result.findings.extend(fr.findings)
         result.ignored.extend(fr.ignored)
         result.notes.extend((fr.path, note) for note in fr.notes)

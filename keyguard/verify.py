@@ -47,6 +47,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 from keyguard import __version__
+from keyguard.advice import behaviour
 from keyguard.model import (
     Confidence,
     Finding,
@@ -206,9 +207,10 @@ def verify_secrets(
 
 def _immediate_result(rule: Rule, secret: Secret, verify_legacy: bool) -> Verification | None:
     """The result when no request is made, or None when the provider must be asked."""
-    if rule.type == "identifier":
-        return Verification(VerificationState.NOT_CHECKED, "identifier, not a secret")
-    if rule.verify is None or not rule.is_secret:
+    kind = behaviour(rule)
+    if not kind.secret:
+        return Verification(VerificationState.NOT_CHECKED, kind.not_secret)
+    if rule.verify is None:
         return Verification(VerificationState.NOT_CHECKED, "no check for this kind")
     if rule.verify.raw.get("legacy", False) and not verify_legacy:
         return Verification(
@@ -661,7 +663,7 @@ def findings_from_lines(
     When several rules match, the longest match wins (a JWT over a 44-character piece of
     it). Returns (findings, 1-based numbers of lines no token rule recognised).
     """
-    token_rules = [r for r in ruleset.rules.values() if r.type == "token" and r.regex]
+    token_rules = [r for r in ruleset.rules.values() if behaviour(r).plausibility and r.regex]
     findings: list[Finding] = []
     unrecognised: list[int] = []
     for number, raw in enumerate(lines, start=1):

@@ -1,14 +1,16 @@
-"""The composite GitHub Action (`action.yml`): injection-safe, and its shell steps work.
+"""The composite GitHub Action (`action.yml`): its shell steps run for real, its `uses:` are
+pinned and used as documented, and linters for workflows accept it.
 
-The scan step is run locally with bash the way the runner runs a composite `shell: bash`
-step (`bash --noprofile --norc -eo pipefail {0}`), with the step's `env:` evaluated from the
-inputs and GITHUB_WORKSPACE / GITHUB_ACTION_PATH / GITHUB_OUTPUT / GITHUB_STEP_SUMMARY set.
-
-The `pip install "$GITHUB_ACTION_PATH"` step is not executed here: the test venv already has
-keyguard installed (editable) from this very checkout, so the `keyguard` on PATH *is* the
-checkout, and a second install would cost a fresh dependency download per run. The real
-install-from-checkout path is exercised by tests/test_precommit.py, where pre-commit
-pip-installs the checkout into its own virtualenv.
+`act` is not available here, so each composite `shell: bash` step's own script is run with
+bash the way the runner runs it (`bash --noprofile --norc -eo pipefail {0}`), with the step's
+`env:` evaluated from the inputs and the earlier steps' outputs, and RUNNER_TEMP /
+GITHUB_WORKSPACE / GITHUB_ACTION_PATH / GITHUB_OUTPUT / GITHUB_ENV / GITHUB_PATH /
+GITHUB_STEP_SUMMARY set. The `uses:` step (actions/setup-python with
+`update-environment: false`) is stood in for by its documented output `python-path`: a real
+interpreter outside any virtual environment. The install step really creates keyguard's
+venv and pip-installs a copy of this checkout into it (needs PyPI for the dependencies; a
+network failure skips with the reason), and the scan steps run with a PATH that holds no
+keyguard and no Python of the test run, so they can only work through that venv.
 """
 
 from __future__ import annotations
@@ -30,8 +32,43 @@ from report_helpers import SARIF_SCHEMA, load_schema
 
 ROOT = Path(__file__).resolve().parents[1]
 ACTION = ROOT / "action.yml"
-EXPR = re.compile(r"\$\{\{\s*inputs\.([A-Za-z0-9_-]+)\s*\}\}")
+README = ROOT / "README.md"
+EXPR = re.compile(r"\$\{\{\s*([A-Za-z0-9_.-]+)\s*\}\}")
 BASH = shutil.which("bash")
+GIT = shutil.which("git")
+needs_bash = pytest.mark.skipif(BASH is None or GIT is None, reason="bash or git is not installed")
+NETWORK_ERRORS = ("Temporary failure in name resolution", "Failed to establish a new connection",
+                  "No matching distribution found", "Network is unreachable", "ProxyError")
+
+# Each third-party action keyguard's files use: the commit its SHA pin names, the tag that
+# commit is (looked up in the action's repository), and the inputs and outputs its
+# action.yml declares at that tag.
+PINS: dict[str, dict] = {
+    "actions/setup-python": {
+        "sha": "5fda3b95a4ea91299a34e894583c3862153e4b97", "tag": "v7.0.0",
+        "inputs": {"python-version", "python-version-file", "cache", "architecture",
+                   "check-latest", "token", "cache-dependency-path", "update-environment",
+                   "allow-prereleases", "freethreaded", "pip-version"},
+        "outputs": {"python-version", "cache-hit", "python-path"},
+    },
+    "github/codeql-action/upload-sarif": {
+        "sha": "8aad20d150bbac5944a9f9d289da16a4b0d87c1e", "tag": "v4.36.2",
+        "inputs": {"sarif_file", "checkout_path", "ref", "sha", "token", "matrix", "category",
+                   "wait-for-processing"},
+        "outputs": {"sarif-id", "sarif-ids"},
+    },
+    "actions/checkout": {
+        "sha": "3d3c42e5aac5ba805825da76410c181273ba90b1", "tag": "v7.0.1",
+        "inputs": {"repository", "ref", "token", "ssh-key", "ssh-known-hosts", "ssh-strict",
+                   "ssh-user", "persist-credentials", "path", "clean", "filter",
+                   "sparse-checkout", "sparse-checkout-cone-mode", "fetch-depth", "fetch-tags",
+                   "show-progress", "lfs", "submodules", "set-safe-directory",
+                   "github-server-url", "allow-unsafe-pr-checkout"},
+        "outputs": {"ref", "commit"},
+    },
+}
+USES = re.compile(r"^\s*-?\s*uses:\s*(?P<action>[^@\s]+)@(?P<ref>\S+)(?:\s+#\s*(?P<tag>\S+))?",
+                  re.MULTILINE)
 
 
 @pytest.fixture(scope="module")
@@ -42,6 +79,23 @@ def action() -> dict:
 def steps(action: dict) -> list[dict]:
     return action["runs"]["steps"]
 
+
+def step(action: dict, step_id: str) -> dict:
+    return next(s for s in steps(action) if s.get("id") == step_id)
+
+
+def readme_workflow() -> str:
+    """The README's example workflow, as a user fills it in: OWNER and COMMIT_SHA are the
+    README's two placeholders (no release is published yet)."""
+    text = README.read_text(encoding="utf-8")
+    block = re.search(r"```yaml\n(# \.github/workflows/keyguard\.yml\n.*?)```", text, re.DOTALL)
+    assert block, "README has no .github/workflows/keyguard.yml example"
+    workflow = block.group(1)
+    assert "OWNER/keyguard@COMMIT_SHA" in workflow
+    return workflow.replace("OWNER/keyguard@COMMIT_SHA", "example/keyguard@" + "0" * 40)
+
+
+# --- static: pins, inputs, expressions --------------------------------------------------------
 
 def test_composite_with_the_documented_inputs(action) -> None:
     assert action["runs"]["using"] == "composite"
@@ -54,61 +108,232 @@ def test_composite_with_the_documented_inputs(action) -> None:
     assert inputs["fail-on"]["default"] == "medium"
     for name, spec in inputs.items():
         assert spec.get("description"), name
-    uses = [s["uses"] for s in steps(action) if "uses" in s]
-    assert any(u.startswith("actions/setup-python@v") for u in uses)
     upload = next(s for s in steps(action) if s.get("uses", "").startswith(
         "github/codeql-action/upload-sarif@"))
-    assert "always()" in upload["if"] and "inputs.sarif == 'true'" in upload["if"]
     assert upload["with"]["category"] == "keyguard"
+
+
+@pytest.mark.parametrize("source", ["action.yml", "README workflow"])
+def test_every_uses_is_pinned_by_sha_to_a_known_tag(source: str) -> None:
+    text = ACTION.read_text(encoding="utf-8") if source == "action.yml" else readme_workflow()
+    found = [m.groupdict() for m in USES.finditer(text)]
+    assert found
+    for use in found:
+        if use["action"] == "example/keyguard":  # the README's own placeholder
+            continue
+        pin = PINS[use["action"]]
+        assert use["ref"] == pin["sha"], f"{use['action']} is not pinned to {pin['tag']}"
+        assert use["tag"] == pin["tag"], f"{use['action']}: say which tag the SHA is"
+
+
+def _with_blocks(document: dict) -> list[tuple[str, dict]]:
+    if "runs" in document:
+        found = document["runs"]["steps"]
+    else:
+        found = [s for job in document["jobs"].values() for s in job["steps"]]
+    return [(s["uses"].split("@")[0], s.get("with") or {}) for s in found if "uses" in s]
+
+
+@pytest.mark.parametrize("source", ["action.yml", "README workflow"])
+def test_with_keys_are_documented_inputs(source: str) -> None:
+    text = ACTION.read_text(encoding="utf-8") if source == "action.yml" else readme_workflow()
+    own_inputs = set(yaml.safe_load(ACTION.read_text(encoding="utf-8"))["inputs"])
+    for name, given in _with_blocks(yaml.safe_load(text)):
+        documented = own_inputs if name == "example/keyguard" else PINS[name]["inputs"]
+        assert set(given) <= documented, (name, set(given) - documented)
+
+
+def test_caller_environment_is_left_alone(action) -> None:
+    setup = next(s for s in steps(action) if s.get("uses", "").startswith("actions/setup-python@"))
+    assert setup["with"]["update-environment"] is False
+    for s in steps(action):
+        for text in (s.get("run", ""),):
+            assert "GITHUB_PATH" not in text and "GITHUB_ENV" not in text
+
+
+def test_expressions_name_real_inputs_and_step_outputs(action) -> None:
+    """`${{ inputs.X }}` names an input; `${{ steps.ID.outputs.Y }}` an earlier step and an
+    output that step documents (a `uses:`) or writes (a `run:` script)."""
+    seen: dict[str, set[str]] = {}
+    for s in steps(action):
+        text = yaml.safe_dump({k: v for k, v in s.items() if k != "run"})
+        for expr in EXPR.findall(text) + re.findall(r"steps\.[\w-]+\.outputs\.[\w-]+", text):
+            parts = expr.split(".")
+            if parts[0] == "inputs":
+                assert parts[1] in action["inputs"], expr
+            elif parts[0] == "steps":
+                assert parts[1] in seen and parts[3] in seen[parts[1]], expr
+        if "id" in s:
+            if "uses" in s:
+                seen[s["id"]] = PINS[s["uses"].split("@")[0]]["outputs"]
+            else:
+                seen[s["id"]] = set(re.findall(r'echo "([\w-]+)=', s["run"]))
+    for spec in action["outputs"].values():
+        _, sid, _, name = EXPR.search(spec["value"]).group(1).split(".")
+        assert name in seen[sid]
 
 
 def test_no_input_expression_inside_run_scripts(action) -> None:
     """Inputs reach the shell only through env: (GitHub's script-injection guidance)."""
     runs = [s for s in steps(action) if "run" in s]
     assert runs
-    for step in runs:
-        assert "${{" not in step["run"], f"expression inside run: of step {step.get('name')}"
-        assert step.get("shell") == "bash"
+    for s in runs:
+        assert "${{" not in s["run"], f"expression inside run: of step {s.get('name')}"
+        assert s.get("shell") == "bash"
 
 
-def test_install_step_installs_the_action_checkout(action) -> None:
-    install = next(s for s in steps(action) if "pip install" in s.get("run", ""))
-    assert '"$GITHUB_ACTION_PATH"' in install["run"]
+@pytest.mark.parametrize("source", ["action.yml", "README workflow"])
+def test_zizmor_finds_nothing(source: str, tmp_path: Path) -> None:
+    zizmor = shutil.which("zizmor") or shutil.which("zizmor", path=str(Path(sys.executable).parent))
+    if zizmor is None:
+        pytest.skip("zizmor is not installed (pip install zizmor, in the test extras)")
+    if source == "action.yml":
+        target = ACTION
+    else:
+        target = tmp_path / ".github" / "workflows" / "keyguard.yml"
+        target.parent.mkdir(parents=True)
+        target.write_text(readme_workflow(), encoding="utf-8")
+    proc = subprocess.run([zizmor, "--offline", "--no-progress", str(target)],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "No findings" in proc.stdout
 
 
-def scan_step(action: dict) -> dict:
-    return next(s for s in steps(action) if s.get("id") == "scan")
+@pytest.mark.parametrize(("source", "schema"), [("action.yml", "vendor.github-actions"),
+                                                ("README workflow", "vendor.github-workflows")])
+def test_check_jsonschema_accepts_it(source: str, schema: str, tmp_path: Path) -> None:
+    pytest.importorskip("check_jsonschema", reason="check-jsonschema is not installed")
+    target = ACTION
+    if source != "action.yml":
+        target = tmp_path / "keyguard.yml"
+        target.write_text(readme_workflow(), encoding="utf-8")
+    proc = subprocess.run([sys.executable, "-m", "check_jsonschema", "--builtin-schema", schema,
+                           str(target)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
-def run_scan_step(action: dict, workspace: Path, tmp: Path, **inputs: str):
-    """Run the scan step as the runner would; return (rc, stdout, outputs, summary)."""
-    values = {name: spec.get("default", "") for name, spec in action["inputs"].items()}
-    values.update({k.replace("_", "-"): v for k, v in inputs.items()})
-    step = scan_step(action)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GITHUB_", "KG_"))}
-    for key, value in step.get("env", {}).items():
-        env[key] = EXPR.sub(lambda m: values[m.group(1)], str(value))
-    script = tmp / "step.sh"
-    script.write_text(step["run"], encoding="utf-8")
-    out_file, summary = tmp / "github_output", tmp / "step_summary"
-    out_file.write_text(""), summary.write_text("")
-    env.update(
-        GITHUB_WORKSPACE=str(workspace),
-        GITHUB_ACTION_PATH=str(ROOT),
-        GITHUB_OUTPUT=str(out_file),
-        GITHUB_STEP_SUMMARY=str(summary),
-        GITHUB_ACTIONS="true",
-        # The venv's keyguard and python first, as setup-python + pip install would leave it.
-        PATH=os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")]),
-    )
-    proc = subprocess.run(
-        [BASH, "--noprofile", "--norc", "-eo", "pipefail", str(script)],
-        cwd=workspace, env=env, capture_output=True, text=True, timeout=120,
-    )
-    outputs = dict(
-        line.split("=", 1) for line in out_file.read_text().splitlines() if "=" in line
-    )
-    return proc, outputs, summary.read_text(encoding="utf-8")
+def test_readme_workflow_hardening() -> None:
+    workflow = yaml.safe_load(readme_workflow())
+    (job,) = workflow["jobs"].values()
+    checkout = next(s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@"))
+    assert checkout["with"]["persist-credentials"] is False
+    assert workflow["permissions"] == {"contents": "read"}
+
+
+# --- the steps' scripts, run for real ---------------------------------------------------------
+
+class Runner:
+    """Runs the action's bash steps in order, keeping step outputs as the runner does."""
+
+    def __init__(self, action: dict, workspace: Path, tmp: Path, outputs: dict[str, dict]):
+        self.action, self.workspace, self.tmp = action, workspace, tmp
+        self.outputs = {k: dict(v) for k, v in outputs.items()}
+        self.files = {name: tmp / name for name in ("github_output", "github_env", "github_path",
+                                                     "step_summary")}
+        for f in self.files.values():
+            f.write_text("")
+
+    def evaluate(self, text: str, inputs: dict[str, str]) -> str:
+        def value(m: re.Match) -> str:
+            parts = m.group(1).split(".")
+            if parts[0] == "inputs":
+                return inputs[parts[1]]
+            assert parts[0] == "steps" and parts[2] == "outputs", m.group(0)
+            return self.outputs.get(parts[1], {}).get(parts[3], "")
+        return EXPR.sub(value, str(text))
+
+    def run(self, step_id: str, **given: str) -> subprocess.CompletedProcess:
+        inputs = {name: str(spec.get("default", "")) for name, spec in self.action["inputs"].items()}
+        inputs.update({k.replace("_", "-"): v for k, v in given.items()})
+        s = step(self.action, step_id)
+        # No Python and no keyguard of the test run on PATH: only bash, git and coreutils.
+        env = {"HOME": str(self.tmp), "LANG": "C.UTF-8",
+               "PATH": os.pathsep.join(sorted({str(Path(BASH).parent), str(Path(GIT).parent),
+                                               "/usr/bin", "/bin"}))}
+        for key, value in (s.get("env") or {}).items():
+            env[key] = self.evaluate(value, inputs)
+        script = self.tmp / f"{step_id}.sh"
+        script.write_text(s["run"], encoding="utf-8")
+        self.files["github_output"].write_text("")
+        env.update(
+            RUNNER_TEMP=str(self.tmp / "runner_temp"),
+            GITHUB_WORKSPACE=str(self.workspace),
+            GITHUB_ACTION_PATH=str(self.tmp / "action"),
+            GITHUB_OUTPUT=str(self.files["github_output"]),
+            GITHUB_ENV=str(self.files["github_env"]),
+            GITHUB_PATH=str(self.files["github_path"]),
+            GITHUB_STEP_SUMMARY=str(self.files["step_summary"]),
+            GITHUB_ACTIONS="true", CI="true",
+        )
+        proc = subprocess.run([BASH, "--noprofile", "--norc", "-eo", "pipefail", str(script)],
+                              cwd=self.workspace, env=env, capture_output=True, text=True,
+                              timeout=600)
+        self.outputs[step_id] = dict(
+            line.split("=", 1) for line in self.files["github_output"].read_text().splitlines()
+            if "=" in line)
+        return proc
+
+    def step_if(self, step_id: str, **given: str) -> bool:
+        """The step's `if:` for this grammar: `always()`, `&&`, `==` on string literals."""
+        inputs = {name: str(spec.get("default", "")) for name, spec in self.action["inputs"].items()}
+        inputs.update({k.replace("_", "-"): v for k, v in given.items()})
+        cond = step(self.action, step_id)["if"].strip().removeprefix("${{").removesuffix("}}")
+        terms = [t.strip() for t in cond.split("&&")]
+        result = True
+        for term in terms:
+            if term == "always()":
+                continue
+            left, right = (t.strip() for t in term.split("=="))
+            value = self.evaluate("${{ " + left + " }}", inputs)
+            result = result and value == right.strip("'")
+        return result
+
+    @property
+    def summary(self) -> str:
+        return self.files["step_summary"].read_text(encoding="utf-8")
+
+
+def _checkout_copy(target: Path) -> None:
+    """The action as the runner checks it out: this checkout's tracked and new files."""
+    listed = subprocess.run(["git", "ls-files", "-z", "--cached", "--others",
+                             "--exclude-standard"], cwd=ROOT, capture_output=True, check=True)
+    for rel in filter(None, listed.stdout.decode().split("\0")):
+        src = ROOT / rel
+        if src.is_file():
+            (target / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, target / rel)
+
+
+@pytest.fixture(scope="module")
+def installed(action, tmp_path_factory) -> tuple[Path, dict[str, dict]]:
+    """(runner temp dir, step outputs) after the install step ran for real, once."""
+    if BASH is None or GIT is None:
+        pytest.skip("bash or git is not installed")
+    tmp = tmp_path_factory.mktemp("runner")
+    (tmp / "runner_temp").mkdir()
+    _checkout_copy(tmp / "action")
+    base_python = getattr(sys, "_base_executable", None) or sys.executable
+    clean_env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
+
+    def has_keyguard() -> bool:
+        return subprocess.run([base_python, "-c", "import keyguard"], cwd=tmp, env=clean_env,
+                              capture_output=True).returncode == 0
+
+    assert not has_keyguard(), "the stand-in for the job's Python must not have keyguard"
+    workspace = tmp / "workspace"
+    workspace.mkdir()
+    runner = Runner(action, workspace, tmp, {"python": {"python-path": base_python}})
+    proc = runner.run("install")
+    if proc.returncode != 0:
+        if any(sign in proc.stderr for sign in NETWORK_ERRORS):
+            pytest.skip("pip could not download keyguard's dependencies (no network)")
+        pytest.fail(f"install step failed:\n{proc.stdout}\n{proc.stderr}")
+    # The job's environment is untouched: nothing added to PATH or the environment, and the
+    # job's Python still has no keyguard.
+    assert runner.files["github_path"].read_text() == ""
+    assert runner.files["github_env"].read_text() == ""
+    assert not has_keyguard()
+    return tmp, runner.outputs
 
 
 def make_repo(path: Path, files: dict[str, str]) -> Path:
@@ -130,71 +355,143 @@ def leaky_files(key: str) -> dict[str, str]:
     }
 
 
-@pytest.mark.skipif(BASH is None, reason="bash is not installed")
-def test_scan_step_on_a_leaky_repo(action, tmp_path) -> None:
+@pytest.fixture
+def runner_for(action, installed, tmp_path):
+    tmp, outputs = installed
+
+    def make(files: dict[str, str]) -> Runner:
+        repo = make_repo(tmp_path / "repo", files)
+        (tmp_path / "action").symlink_to(tmp / "action")
+        (tmp_path / "runner_temp").symlink_to(tmp / "runner_temp")
+        return Runner(action, repo, tmp_path, outputs)
+
+    return make
+
+
+@pytest.mark.slow
+@needs_bash
+def test_install_step_makes_its_own_venv(installed) -> None:
+    tmp, outputs = installed
+    bin_dir = Path(outputs["install"]["bin"])
+    assert bin_dir.parent == tmp / "runner_temp" / "keyguard-venv"
+    version = subprocess.run([str(bin_dir / "keyguard"), "--version"], capture_output=True,
+                             text=True, timeout=60)
+    assert version.returncode == 0 and "keyguard" in version.stdout
+
+
+@pytest.mark.slow
+@needs_bash
+def test_scan_step_on_a_leaky_repo(runner_for) -> None:
     key = FakeKeys(51).ibm_key()
-    repo = make_repo(tmp_path / "repo", leaky_files(key))
-    proc, outputs, summary = run_scan_step(action, repo, tmp_path)
+    runner = runner_for(leaky_files(key))
+    proc = runner.run("scan")
     assert proc.returncode == 1, proc.stderr
     # Annotations on stdout, on the line of the key.
     errors = [line for line in proc.stdout.splitlines() if line.startswith("::error ")]
     assert len(errors) == 1, proc.stdout
     assert "file=app/quantum.py,line=3," in errors[0]
     assert "title=KG201 " in errors[0]
-    # SARIF written where the input says, valid, with the finding.
-    assert outputs["exit-code"] == "1" and outputs["sarif-written"] == "true"
-    sarif_path = repo / outputs["sarif-file"]
+    outputs = runner.outputs["scan"]
+    assert outputs["exit-code"] == "1" and outputs["scan-complete"] == "true"
+    assert outputs["sarif-upload"] == "true" and runner.step_if("upload-sarif")
+    sarif_path = runner.workspace / outputs["sarif-file"]
     log = json.loads(sarif_path.read_text(encoding="utf-8"))
     if SARIF_SCHEMA.is_file():
         import jsonschema
 
         jsonschema.Draft4Validator(load_schema()).validate(log)
     (result,) = log["runs"][0]["results"]
-    assert result["ruleId"] == "KG201"
+    assert log["runs"][0]["invocations"][0]["executionSuccessful"] is True
     loc = result["locations"][0]["physicalLocation"]
     assert loc["artifactLocation"]["uri"] == "app/quantum.py"
     assert loc["region"]["startLine"] == 3
-    # Summary for the run page.
+    summary = runner.summary
     assert "1 finding" in summary and "KG201" in summary and "app/quantum.py:3" in summary
     for text in (proc.stdout, proc.stderr, summary, sarif_path.read_text()):
         assert key not in text
+    # sarif: "false" turns the upload off.
+    assert not runner.step_if("upload-sarif", sarif="false")
 
 
-@pytest.mark.skipif(BASH is None, reason="bash is not installed")
-def test_scan_step_on_a_clean_repo(action, tmp_path) -> None:
-    clean = {"app/ok.py": "import os\nkey = os.environ['IONQ_API_KEY']\n"}
-    repo = make_repo(tmp_path / "repo", clean)
-    proc, outputs, summary = run_scan_step(action, repo, tmp_path, sarif_file="out/kg.sarif")
+@pytest.mark.slow
+@needs_bash
+def test_scan_step_on_a_clean_repo(runner_for) -> None:
+    runner = runner_for({"app/ok.py": "import os\nkey = os.environ['IONQ_API_KEY']\n"})
+    proc = runner.run("scan", sarif_file="out/kg.sarif")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "::error" not in proc.stdout
+    outputs = runner.outputs["scan"]
     assert outputs["exit-code"] == "0" and outputs["sarif-file"] == "out/kg.sarif"
-    log = json.loads((repo / "out" / "kg.sarif").read_text(encoding="utf-8"))
+    log = json.loads((runner.workspace / "out" / "kg.sarif").read_text(encoding="utf-8"))
     assert log["runs"][0]["results"] == []
-    assert "No credentials found" in summary
+    assert "No credentials found" in runner.summary
+    assert runner.step_if("upload-sarif")
 
 
-@pytest.mark.skipif(BASH is None, reason="bash is not installed")
-def test_fail_on_and_paths_inputs(action, tmp_path) -> None:
+@pytest.mark.slow
+@needs_bash
+@pytest.mark.parametrize("broken", ["missing path", "bad config"])
+def test_a_scan_that_errors_fails_and_uploads_nothing(runner_for, broken: str) -> None:
+    """Uploading the SARIF of a failed scan would close open alerts: the step fails, the
+    summary says the scan did not complete, the upload step's condition is false."""
+    files = {"app/ok.py": "x = 1\n"}
+    if broken == "bad config":
+        files["pyproject.toml"] = '[tool.keyguard]\nexclude = ["[z-a]"]\n'
+    runner = runner_for(files)
+    paths = "app no-such-dir" if broken == "missing path" else "."
+    proc = runner.run("scan", paths=paths, args="--exit-zero")
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    outputs = runner.outputs["scan"]
+    assert outputs["exit-code"] == "2" and outputs["scan-complete"] == "false"
+    assert outputs["sarif-upload"] == "false" and not runner.step_if("upload-sarif")
+    summary = runner.summary
+    assert "The scan did not complete" in summary and "No credentials found" not in summary
+    assert "not uploaded" in summary
+    sarif = runner.workspace / "keyguard.sarif"
+    if broken == "missing path":
+        assert "- no-such-dir: no such file or directory" in summary
+        log = json.loads(sarif.read_text(encoding="utf-8"))
+        assert log["runs"][0]["invocations"][0]["executionSuccessful"] is False
+    else:
+        assert not sarif.exists()  # a configuration error stops before scanning
+        assert "invalid pattern '[z-a]'" in proc.stderr
+
+
+@pytest.mark.slow
+@needs_bash
+def test_nothing_scanned_is_said_in_the_summary(runner_for) -> None:
+    runner = runner_for({"assets/logo.png": "\0"})
+    proc = runner.run("scan", paths="assets")
+    assert proc.returncode == 0, proc.stderr  # not an error (see README "Exit codes")...
+    assert "No file was scanned" in runner.summary and "not uploaded" in runner.summary
+    # ...but a SARIF of nothing would close every open alert: it is not uploaded.
+    assert runner.outputs["scan"]["sarif-upload"] == "false"
+    assert not runner.step_if("upload-sarif")
+
+
+@pytest.mark.slow
+@needs_bash
+def test_fail_on_and_paths_inputs(runner_for) -> None:
     key = FakeKeys(52).ibm_key()
-    repo = make_repo(tmp_path / "repo", {**leaky_files(key), "other/clean.py": "x = 1\n"})
+    runner = runner_for({**leaky_files(key), "other/clean.py": "x = 1\n"})
     # Only the clean folder scanned: exit 0.
-    proc, _, _ = run_scan_step(action, repo, tmp_path, paths="other README.md")
+    proc = runner.run("scan", paths="other README.md")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     # fail-on: a CRN is an info finding, annotated as a notice; it fails only from info up.
-    (repo / "other" / "instance.py").write_text(f'INSTANCE = "{FakeKeys(53).crn()}"\n')
-    proc, _, _ = run_scan_step(action, repo, tmp_path, paths="other")
+    (runner.workspace / "other" / "instance.py").write_text(f'INSTANCE = "{FakeKeys(53).crn()}"\n')
+    proc = runner.run("scan", paths="other")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.startswith("::notice file=other/instance.py,line=1,")
-    proc, _, _ = run_scan_step(action, repo, tmp_path, paths="other", fail_on="info")
+    proc = runner.run("scan", paths="other", fail_on="info")
     assert proc.returncode == 1, proc.stdout + proc.stderr
 
 
-@pytest.mark.skipif(BASH is None, reason="bash is not installed")
-def test_inputs_cannot_inject_shell(action, tmp_path) -> None:
-    repo = make_repo(tmp_path / "repo", {"ok.py": "x = 1\n"})
+@pytest.mark.slow
+@needs_bash
+def test_inputs_cannot_inject_shell(runner_for, tmp_path) -> None:
+    runner = runner_for({"ok.py": "x = 1\n"})
     marker = tmp_path / "pwned"
     evil = f'$(touch {marker}) `touch {marker}`; touch {marker} && touch {marker}'
-    proc, outputs, _ = run_scan_step(action, repo, tmp_path, paths=evil, args=evil,
-                                     sarif_file=f"x.sarif; touch {marker}")
-    assert not marker.exists(), proc.stdout + proc.stderr
-    assert outputs["exit-code"] != "0"  # nonsense arguments are an error, not a clean pass
+    runner.run("scan", paths=evil, args=evil, sarif_file=f"x.sarif; touch {marker}")
+    assert not marker.exists()
+    assert runner.outputs["scan"]["exit-code"] != "0"  # nonsense arguments are an error

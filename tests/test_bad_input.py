@@ -48,8 +48,12 @@ def test_nonexistent_path_alone_exits_2(project: Path) -> None:
 def test_nonexistent_path_next_to_a_good_one_does_not_stop_the_scan(project: Path) -> None:
     result = run_cli(["missing.py", "good.py"])
     assert "missing.py: no such file or directory" in result.stderr
-    assert reported(result) == ["good.py"]
-    assert result.exit_code == 1  # findings decide; the missing path is reported, not fatal
+    assert reported(result) == ["good.py"]  # the rest of the scan goes on
+    # ...but a scan that could not look at a path it was given did not complete: exit 2,
+    # also with --exit-zero (it silences findings, never errors).
+    assert result.exit_code == 2
+    assert "The scan did not complete: 1 error" in result.stderr
+    assert run_cli(["--exit-zero", "missing.py", "good.py"]).exit_code == 2
 
 
 def _as_nobody() -> list[str] | None:
@@ -103,7 +107,7 @@ def test_unreadable_directory(world_readable_dir: Path) -> None:
     assert "Traceback" not in proc.stderr
     assert "locked" in proc.stderr and "cannot read directory" in proc.stderr
     assert proc.stdout.startswith("good.py:1:")  # the rest of the scan went on
-    assert proc.returncode == 1
+    assert proc.returncode == 2  # but it did not complete
 
 
 def test_broken_symlink_and_symlink_loops(project: Path) -> None:
@@ -161,7 +165,10 @@ def test_empty_git_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     result = run_cli(["."])
     assert result.exit_code == 0  # nothing to scan is not an error
     assert result.stdout == ""
-    assert "0 scanned file(s)" in result.stderr
+    # Nothing to scan: exit 0 (ruff's convention; pre-commit may name only excluded files),
+    # said on stderr.
+    assert "0 scanned files" in result.stderr
+    assert "warning: no file was scanned" in result.stderr
 
 
 def test_non_utf8_file(project: Path) -> None:

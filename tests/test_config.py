@@ -365,7 +365,18 @@ def test_cli_uses_the_file_and_flags_win(project: Path) -> None:
     assert result.exit_code == 1
     # --select from the command line replaces the file's selection.
     result = run_cli(["scan", "--color", "never", "--select", "KG2", "src", "examples/demo.py"])
-    assert reported_paths(result) == []  # examples/ is excluded even when the file is named
+    # A file named explicitly is scanned although examples/ is excluded (ruff's rule), with
+    # a warning; --force-exclude (the pre-commit hooks' flag) skips it.
+    assert reported_paths(result) == ["examples/demo.py"]
+    assert ("warning: examples/demo.py: matches `exclude` in the configuration but was named "
+            "explicitly, so it is scanned (--force-exclude skips it)") in result.stderr
+    result = run_cli(["scan", "--color", "never", "--select", "KG2", "--force-exclude", "src",
+                      "examples/demo.py"])
+    assert reported_paths(result) == [] and result.exit_code == 0
+    assert "1 file excluded by configuration" in result.stderr and "warning" not in result.stderr
+    # A named excluded directory: scanned by default, skipped with --force-exclude.
+    assert reported_paths(run_cli(["scan", "--select", "KG2", "examples"])) == ["examples/demo.py"]
+    assert reported_paths(run_cli(["scan", "--select", "KG2", "--force-exclude", "examples"])) == []
 
 
 def test_cli_finds_config_from_a_subdirectory(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -105,7 +105,7 @@ class Case:
 
 IBM_MSG = ("IBM Cloud API key", "IBM Quantum Platform", "QISKIT_IBM_TOKEN", "revoke")
 IONQ_MSG = ("IonQ API key", "IONQ_API_KEY", "revoke", "cloud.ionq.com")
-LEGACY_MSG = ("Legacy IBM Quantum API token", "QISKIT_IBM_TOKEN", "revoke")
+LEGACY_MSG = ("Legacy IBM Quantum API token", "delete it", "closed on 2025-07-01")
 
 SDK_CASES = [
     # -- IBM Quantum Platform / IBM Cloud ------------------------------------------------
@@ -177,7 +177,7 @@ SDK_CASES = [
     Case("IAM JWT passed as a token", "a.py", """
         from qiskit_ibm_runtime import QiskitRuntimeService
         service = QiskitRuntimeService(channel="ibm_cloud", token="{{iam_jwt}}")
-        """, ("KG202@2",), ("IBM Cloud IAM bearer token", "IBM_IAM_TOKEN")),
+        """, ("KG202@2",), ("IBM Cloud IAM bearer token", "mint one at run time from the API key")),
     Case("legacy token passed to the runtime", "a.py", """
         from qiskit_ibm_runtime import QiskitRuntimeService
         service = QiskitRuntimeService(token="{{legacy_token}}")
@@ -406,7 +406,7 @@ INDIRECTION_CASES = [
         import requests
         iam_url = "https://iam.cloud.ibm.com/identity/token"
         r = requests.post(iam_url, data={"grant_type": "urn:ibm:params:oauth:grant-type:apikey", "apikey": "{{ibm_key}}"})
-        """, ("KG201@3",), ("in an IAM `apikey` field", *IBM_MSG)),
+        """, ("KG201@3",), ("in an `apikey` field", *IBM_MSG)),
     Case("IAM apikey form field in a dict constant", "a.py", """
         import requests
 
@@ -548,7 +548,7 @@ TEXT_CASES = [
     Case("ibm-credentials.env", "ibm-credentials.env", """
         NATURAL_LANGUAGE_UNDERSTANDING_APIKEY={{ibm_key}}
         NATURAL_LANGUAGE_UNDERSTANDING_URL=https://api.us-south.natural-language-understanding.watson.cloud.ibm.com
-        """, ("KG201@1:39",), ("IAM `apikey` field",)),
+        """, ("KG201@1:39",), ("in an `apikey` field",)),
     Case("IBM service-credential JSON", "credentials.json", """
         {
           "apikey": "{{ibm_key}}",
@@ -713,7 +713,11 @@ def test_save_account_from_environment_is_a_low_notice(
     assert finding.severity is Severity.LOW
     assert callee in finding.message
     assert "from the environment" in finding.message
-    assert "writes the token in plain text to ~/.qiskit/qiskit-ibm.json" in finding.message
+    # Each persisting call names its own file (the call site's saves_to in the pack).
+    saved = "~/.qiskit/qiskitrc" if callee.startswith("IBMQ.") else "~/.qiskit/qiskit-ibm.json"
+    assert f"writes the token in plain text to {saved}" in finding.message
+    if callee.startswith("IBMQ."):
+        assert "QE_TOKEN" in finding.message and "QISKIT_IBM_TOKEN" not in finding.message
 
 
 def test_save_account_from_a_variable_is_a_low_notice(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,8 +8,12 @@ users get), which needs PyPI for the dependencies (pip's cache makes repeats qui
   from that commit (`--ref`), so every test sees the same code even while the working tree
   changes, and the `.pre-commit-config.yaml` test can pin `rev:` to it.
 - `try-repo` always uses a throwaway store (pre_commit/commands/try_repo.py: `Store(tempdir)`),
-  so each call builds the hook environment (~10 s with a warm pip cache); the tests keep to
-  four calls. The installed-hook test uses PRE_COMMIT_HOME (a module temp dir), built once.
+  so each call builds the hook environment (~10 s with a warm pip cache): one call per hook
+  stage runs every published hook of that stage at once. The installed-hook test uses
+  PRE_COMMIT_HOME (a module temp dir), built once.
+- HOOK_CASES has one row per published hook id (a test fails when the manifest publishes a
+  hook without a row): which of the staged files it must report, and which it rewrites.
+  A new hook, e.g. a pre-push one, is one more row with its stage.
 - A network failure while building the environment skips with the reason; any other
   install failure (a broken pyproject, a missing console script) fails.
 
@@ -20,11 +24,14 @@ The real runs are marked `slow` (deselect with `-m "not slow"`); they run in the
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
 import pytest
 import yaml
 
@@ -62,20 +69,121 @@ def git(*args: str, cwd: Path, env: dict[str, str]) -> str:
                           capture_output=True, text=True).stdout
 
 
+# --- what each published hook must do ----------------------------------------------------
+
+@dataclass(frozen=True)
+class HookCase:
+    """Expected result of one hook on the PROJECT_FILES staged in a project: the files it
+    reports, the files it rewrites (--fix), and the git hook stage it runs at."""
+
+    reports: frozenset[str]
+    rewrites: frozenset[str] = frozenset()
+    stage: str = "pre-commit"
+
+
+CODE = frozenset({"leaky.py", "lab.ipynb"})
+TEXT = frozenset({"notes.txt", "jobs.http", "Dockerfile", ".env", "deploy.yml"})
+HOOK_CASES: dict[str, HookCase] = {
+    "keyguard": HookCase(reports=CODE | TEXT),
+    "keyguard-python": HookCase(reports=CODE),
+    "keyguard-fix": HookCase(reports=TEXT, rewrites=CODE),
+    "keyguard-text": HookCase(reports=frozenset({".env", "deploy.yml"})),
+}
+# Never reported by any hook: a binary file (types: [text]) and a file the project's
+# `exclude` matches (the hooks pass --force-exclude), although both hold a key.
+NEVER = frozenset({"blob.bin", "examples/demo.py"})
+
+
+def project_files(fakes: FakeKeys) -> dict[str, str | bytes]:
+    """Files with a fake key each: code, notebook, and the text files users keep keys in."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(
+        "from qiskit_ibm_runtime import QiskitRuntimeService\n"
+        f'service = QiskitRuntimeService(channel="ibm_quantum_platform", token="{fakes.ibm_key()}")'
+    )])
+    return {
+        "leaky.py": leak(fakes.ibm_key()),
+        "lab.ipynb": nbformat.writes(nb),
+        "notes.txt": f"my IBM Quantum token: {fakes.ibm_key()}\n",
+        "jobs.http": ("POST https://iam.cloud.ibm.com/identity/token\n"
+                      "Content-Type: application/x-www-form-urlencoded\n\n"
+                      f"grant_type=urn:ibm:params:oauth:grant-type:apikey&apikey={fakes.ibm_key()}\n"),
+        "Dockerfile": f"FROM python:3.12\nENV IONQ_API_KEY={fakes.ionq_key()}\n",
+        ".env": f"QISKIT_IBM_TOKEN={fakes.ibm_key()}\n",
+        "deploy.yml": f"env:\n  IONQ_API_KEY: {fakes.ionq_key()}\n",
+        "blob.bin": b"\0\1\2" + f"QISKIT_IBM_TOKEN={fakes.ibm_key()}".encode(),
+        "examples/demo.py": leak(fakes.ibm_key()),
+        "pyproject.toml": '[tool.keyguard]\nexclude = ["examples/"]\n',
+    }
+
+
+def write_files(repo: Path, files: dict[str, str | bytes]) -> None:
+    for name, content in files.items():
+        path = repo / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+
+
+def hook_sections(output: str) -> dict[str, str]:
+    """pre-commit's output split per hook id (`- hook id: X` starts each hook's block)."""
+    sections: dict[str, str] = {}
+    current = None
+    for line in output.splitlines():
+        if line.startswith("- hook id: "):
+            current = line.removeprefix("- hook id: ").strip()
+            sections[current] = ""
+        elif current is not None:
+            sections[current] += line + "\n"
+    return sections
+
+
+REPORTED = re.compile(r"^(?P<path>[^\s:][^:]*):(?:cell \d+:)?\d+:\d+: KG\d{3} ", re.MULTILINE)
+
+
+def reported(section: str) -> set[str]:
+    return {m.group("path") for m in REPORTED.finditer(section)}
+
+
+def check_hooks(output: str, hook_ids: list[str], repo: Path, files: dict[str, str | bytes],
+                secrets: list[str]) -> None:
+    """Each hook in `hook_ids` ran and reported exactly its row's files, in the order
+    pre-commit ran them: once a rewriting hook (--fix) has fixed a file, the hooks after it
+    see that file clean (try-repo runs hooks sorted by id)."""
+    sections = hook_sections(output)
+    assert set(hook_ids) <= set(sections), f"not every hook ran:\n{output}"
+    fixed: set[str] = set()
+    for hook_id in sections:  # run order
+        case = HOOK_CASES[hook_id]
+        expected = set(case.reports) - fixed
+        assert reported(sections[hook_id]) == expected, (hook_id, sections[hook_id])
+        for name in case.rewrites:
+            text = (repo / name).read_text(encoding="utf-8")
+            assert text != files[name] and "os.environ" in text, (hook_id, name)
+        fixed |= case.rewrites
+    for secret in secrets:
+        assert secret not in output
+
+
 # --- manifest ---------------------------------------------------------------------------
 
 def test_manifest_is_valid_for_pre_commit() -> None:
     from pre_commit.clientlib import load_manifest
 
     hooks = {h["id"]: h for h in load_manifest(str(HOOKS))}
-    assert set(hooks) == {"keyguard", "keyguard-fix", "keyguard-text"}
+    # Every published hook has a row in HOOK_CASES, so the real runs below cover it.
+    assert set(hooks) == set(HOOK_CASES)
     for hook in hooks.values():
         assert hook["language"] == "python"
         assert hook["require_serial"] is True
         assert hook["entry"].startswith("keyguard scan")
+        assert "--force-exclude" in hook["entry"].split()
         assert "--verify" not in hook["entry"] and "--verify" not in hook["args"]
-    assert hooks["keyguard"]["types_or"] == ["python", "pyi", "jupyter"]
-    assert hooks["keyguard-fix"]["entry"] == "keyguard scan --fix"
+        assert "text" in hook["types"] or set(hook["types_or"]) <= {"python", "pyi", "jupyter"}
+    assert hooks["keyguard"]["types"] == ["text"] and hooks["keyguard"]["files"] == ""
+    assert hooks["keyguard-python"]["types_or"] == ["python", "pyi", "jupyter"]
+    assert hooks["keyguard-fix"]["entry"] == "keyguard scan --fix --force-exclude"
 
 
 @pytest.mark.parametrize(
@@ -87,10 +195,23 @@ def test_manifest_is_valid_for_pre_commit() -> None:
      ("app.py", False), ("nb.ipynb", False), ("image.png", False), ("environment.py", False)],
 )
 def test_text_hook_file_selection(name: str, selected: bool) -> None:
-    import re
-
     hook = next(h for h in yaml.safe_load(HOOKS.read_text()) if h["id"] == "keyguard-text")
     assert bool(re.search(hook["files"], name)) is selected
+
+
+def test_text_hook_selects_every_credential_file_of_the_packs() -> None:
+    """The hook's `files` regex is static YAML: every built-in pack's [[credential_file]]
+    (other than notebooks and Python, which the `keyguard` hook sees) must pass it."""
+    import re
+
+    from keyguard.rulepack import load_ruleset
+
+    hook = next(h for h in yaml.safe_load(HOOKS.read_text()) if h["id"] == "keyguard-text")
+    names = [cf.name for p in load_ruleset().providers.values() for cf in p.credential_files]
+    assert names
+    missing = [n for n in names if not n.endswith((".py", ".ipynb"))
+               and not re.search(hook["files"], f"home/{n}")]
+    assert missing == []
 
 
 # --- real pre-commit runs -----------------------------------------------------------------
@@ -159,85 +280,71 @@ def leak(key: str) -> str:
     )
 
 
+def staged_project(repo: Path, env: dict[str, str], seed: str) -> tuple[dict, list[str]]:
+    fakes = FakeKeys(seed)
+    files = project_files(fakes)
+    write_files(repo, files)
+    git("add", "-A", cwd=repo, env=env)
+    secrets = re.findall(r"[A-Za-z0-9_-]{32,44}", "".join(
+        v if isinstance(v, str) else v.decode("latin-1") for v in files.values()))
+    return files, secrets
+
+
+STAGES = sorted({case.stage for case in HOOK_CASES.values()})
+
+
 @pytest.mark.slow
 @needs_git
-def test_try_repo_blocks_a_staged_leak(checkout, project) -> None:
+@pytest.mark.parametrize("stage", STAGES)
+def test_try_repo_runs_every_hook_of_a_stage(checkout, project, stage: str) -> None:
+    """One `pre-commit try-repo` per stage runs every published hook of that stage on the
+    same staged files; each hook reports exactly the files its row says."""
     (hook_repo, ref), (repo, env) = checkout, project
-    key = FakeKeys(61).ibm_key()
-    (repo / "leaky.py").write_text(leak(key))
-    git("add", "leaky.py", cwd=repo, env=env)
-    proc = pre_commit("try-repo", str(hook_repo), "keyguard", "--ref", ref, "--verbose",
-                      cwd=repo, env=env)
+    files, secrets = staged_project(repo, env, f"try-repo-{stage}")
+    proc = pre_commit("try-repo", str(hook_repo), "--ref", ref, "--verbose",
+                      "--hook-stage", stage, cwd=repo, env=env)
     out = proc.stdout + proc.stderr
     assert proc.returncode == 1, out
-    assert "leaky.py:3:" in out and "KG201" in out
-    assert key not in out
+    hook_ids = [h for h, case in HOOK_CASES.items() if case.stage == stage]
+    check_hooks(out, hook_ids, repo, files, secrets)
+    for name in NEVER:
+        assert f"{name}:" not in out
 
 
 @pytest.mark.slow
 @needs_git
-def test_try_repo_all_files_passes_a_clean_repo(checkout, project) -> None:
+def test_installed_hooks_block_git_commit(checkout, project) -> None:
+    """The user's flow: .pre-commit-config.yaml naming every published hook,
+    `pre-commit install`, `git commit`; then `pre-commit run --all-files` on history."""
     (hook_repo, ref), (repo, env) = checkout, project
-    (repo / "more.py").write_text("import os\nTOKEN = os.getenv('QISKIT_IBM_TOKEN')\n")
-    git("add", "more.py", cwd=repo, env=env)
-    proc = pre_commit("try-repo", str(hook_repo), "keyguard", "--ref", ref, "--all-files",
-                      cwd=repo, env=env)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-
-
-@pytest.mark.slow
-@needs_git
-def test_try_repo_all_files_finds_a_committed_leak(checkout, project) -> None:
-    (hook_repo, ref), (repo, env) = checkout, project
-    key = FakeKeys(62).ibm_key()
-    (repo / "old.py").write_text(leak(key))
-    git("add", "old.py", cwd=repo, env=env)
-    git("commit", "--quiet", "--no-verify", "-m", "leak", cwd=repo, env=env)
-    # Nothing staged, so only --all-files looks at the committed key.
-    proc = pre_commit("try-repo", str(hook_repo), "keyguard", "--ref", ref, "--all-files",
-                      "--verbose", cwd=repo, env=env)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 1, out
-    assert "old.py:3:" in out and key not in out
-
-
-@pytest.mark.slow
-@needs_git
-def test_text_hook_blocks_a_dotenv_leak(checkout, project) -> None:
-    (hook_repo, ref), (repo, env) = checkout, project
-    key = FakeKeys(63).ibm_key()
-    (repo / ".env").write_text(f"QISKIT_IBM_TOKEN={key}\n")
-    git("add", ".env", cwd=repo, env=env)
-    proc = pre_commit("try-repo", str(hook_repo), "keyguard-text", "--ref", ref, "--verbose",
-                      cwd=repo, env=env)
-    out = proc.stdout + proc.stderr
-    assert proc.returncode == 1, out
-    assert ".env:1:" in out and key not in out
-
-
-@pytest.mark.slow
-@needs_git
-def test_installed_hook_blocks_git_commit(checkout, project) -> None:
-    """The user's flow: .pre-commit-config.yaml + `pre-commit install` + `git commit`."""
-    (hook_repo, ref), (repo, env) = checkout, project
+    # Rewriting hooks last, so every other hook sees the leaks as staged.
+    order = sorted(HOOK_CASES, key=lambda h: bool(HOOK_CASES[h].rewrites))
     config = {"repos": [{"repo": str(hook_repo), "rev": ref,
-                         "hooks": [{"id": "keyguard"}, {"id": "keyguard-text"}]}]}
+                         "hooks": [{"id": hook_id} for hook_id in order]}]}
     (repo / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config))
     git("add", ".pre-commit-config.yaml", cwd=repo, env=env)
-    installed = pre_commit("install", cwd=repo, env=env)
+    installed = pre_commit("install", "--install-hooks", cwd=repo, env=env)
     assert installed.returncode == 0, installed.stdout + installed.stderr
-    key = FakeKeys(64).ibm_key()
-    (repo / "leaky.py").write_text(leak(key))
-    git("add", "leaky.py", cwd=repo, env=env)
+    files, secrets = staged_project(repo, env, "installed")
     blocked = subprocess.run(["git", "commit", "-m", "leak"], cwd=repo, env=env,
                              capture_output=True, text=True, timeout=600)
     out = blocked.stdout + blocked.stderr
     assert blocked.returncode != 0, out
-    assert "leaky.py:3:" in out and key not in out
+    check_hooks(out, [h for h, c in HOOK_CASES.items() if c.stage == "pre-commit"], repo,
+                files, secrets)
     assert git("log", "--oneline", cwd=repo, env=env).count("\n") == 1  # still one commit
-    # Fixed by hand: the commit goes through.
-    (repo / "leaky.py").write_text(leak("").replace('token=""', "token=None"))
-    git("add", "leaky.py", cwd=repo, env=env)
+    # Keys moved out by hand: the commit goes through (binary and excluded files stay).
+    for name in CODE | TEXT:
+        (repo / name).unlink()
+    (repo / "app.py").write_text("import os\nTOKEN = os.environ['QISKIT_IBM_TOKEN']\n")
+    git("add", "-A", cwd=repo, env=env)
     ok = subprocess.run(["git", "commit", "-m", "no leak"], cwd=repo, env=env,
                         capture_output=True, text=True, timeout=600)
     assert ok.returncode == 0, ok.stdout + ok.stderr
+    # A key committed past the hooks: only --all-files looks at it.
+    (repo / "old.py").write_text(leak(FakeKeys("old").ibm_key()))
+    git("add", "old.py", cwd=repo, env=env)
+    git("commit", "--quiet", "--no-verify", "-m", "leak", cwd=repo, env=env)
+    assert pre_commit("run", "keyguard", cwd=repo, env=env).returncode == 0  # nothing staged
+    proc = pre_commit("run", "keyguard", "--all-files", cwd=repo, env=env)
+    assert proc.returncode == 1 and "old.py:3:" in proc.stdout + proc.stderr

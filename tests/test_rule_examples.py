@@ -51,6 +51,7 @@ def test_packs_found_from_a_source_checkout_without_install(monkeypatch):
         raise ModuleNotFoundError(name)
 
     installed = [p.name for p in rulepack.builtin_pack_paths()]
-    monkeypatch.setattr(rulepack.resources, "files", missing)
+    monkeypatch.setattr(rulepack, "find_spec", missing)
     assert [p.name for p in rulepack.builtin_pack_paths()] == installed
     assert {"ionq.toml", "ibm_cloud.toml", "ibm_quantum_legacy.toml"} <= set(installed)
+

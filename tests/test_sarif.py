@@ -153,7 +153,8 @@ def test_fingerprints_content_based_per_path() -> None:
     assert len(fps) == 2
 
 
-def test_uri_is_repo_relative_with_forward_slashes(tmp_path) -> None:
+def test_uri_is_repo_relative_with_forward_slashes(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # relative paths are relative to the current directory
     (tmp_path / "sub dir").mkdir()
     target = tmp_path / "sub dir" / "nb.py"
     target.write_text("")

@@ -17,8 +17,10 @@ import ast
 import re
 import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
+from keyguard.advice import behaviour
 from keyguard.detect.filters import is_placeholder, is_plausible_literal, is_plausible_token
 from keyguard.detect.tokens import Hit
 from keyguard.documents import Segment
@@ -28,8 +30,6 @@ from keyguard.rulepack import CallSite, Rule, RuleSet
 MAX_PARSE_CHARS = 2_000_000
 _ENV_READERS = {"os.getenv", "os.environ.get", "os.environ.__getitem__", "os.environ.pop"}
 _ENV_WRITERS = {"os.environ.setdefault", "os.putenv"}
-_DISTINCTIVE = {"save_account", "enable_account"}
-_PROVIDER_WORDS = ("ionq", "ibm", "qiskit", "iam")
 _ENV_WRITE = re.compile(r"environ\s*\[[^\]\n]+\]\s*=(?!=)|setdefault\(|putenv\(|environ\.update\(")
 
 
@@ -113,42 +113,52 @@ class PythonDetector:
     def __init__(self, ruleset: RuleSet, selected: frozenset[str]) -> None:
         self.ruleset = ruleset
         self.selected = selected
-        self.by_callee: dict[str, CallSite] = {}
-        self.by_tail: dict[str, CallSite] = {}
+        # Exact qualified names -> call sites (a callee may carry two credentials: user, password).
+        self.by_callee: dict[str, list[CallSite]] = {}
+        # Distinctive tails (`save_account`, `IBMQ.save_account`) -> call sites, for names
+        # whose import is not visible; resolved per provider, never across providers.
+        self.by_tail: dict[str, list[CallSite]] = {}
+        # Provider id -> the root modules of its call sites (`qiskit_ibm_runtime`).
+        self.module_roots: dict[str, frozenset[str]] = {}
+        roots: dict[str, set[str]] = {}
         for cs in ruleset.call_sites:
+            distinctive = set(ruleset.providers[cs.provider].distinctive_calls)
             for callee in cs.callees:
-                self.by_callee[callee] = cs
+                self.by_callee.setdefault(callee, []).append(cs)
                 parts = callee.split(".")
-                # Unresolved names (imports in another file, star imports, instances) still
-                # match when the name is distinctive; `Service` or `device` alone is not.
-                tail = ".".join(parts[-2:])
-                if len(parts) >= 3 and _distinctive(tail):
-                    self.by_tail.setdefault(tail, cs)
-                if _distinctive(parts[-1]):
-                    self.by_tail.setdefault(parts[-1], cs)
+                roots.setdefault(cs.provider, set()).add(parts[0])
+                for tail in {".".join(parts[-2:]) if len(parts) >= 2 else None, parts[-1]} - {None}:
+                    if tail in distinctive and cs not in self.by_tail.get(tail, []):  # type: ignore[arg-type]
+                        self.by_tail.setdefault(tail, []).append(cs)  # type: ignore[arg-type]
+        self.module_roots = {p: frozenset(r) for p, r in roots.items()}
         self.env_providers = ruleset.env_var_provider()
-        self.token_rules = [r for r in ruleset.rules.values() if r.type == "token"]
+        self.token_rules = [r for r in ruleset.rules.values() if behaviour(r).plausibility]
         # Cheap gates (see `wants`): a call of a call-site name, an env write, a keyword.
         # Per callee: its name, the root module that must also appear when the name is
         # generic (`save(` alone is everywhere), and a pattern for a call of it. One pattern
         # per name: sre finds a literal prefix fast, an alternation slowly.
         gates: dict[tuple[str, str], tuple[bool, re.Pattern[str]]] = {}
+        # A generic name (`register`, `save`) resolves to a call site only through an import
+        # of it or of its parent (`qiskit.register`, `AccountManager.save`): see `_bound`.
+        self.generic_parents: dict[str, set[str]] = {}
         for cs in ruleset.call_sites:
+            distinctive = ruleset.providers[cs.provider].distinctive_calls
             for callee in cs.callees:
                 parts = callee.split(".")
                 # A call with at least one argument: `IonQProvider()` reads the environment.
                 call = re.compile(re.escape(parts[-1]) + r"\s*\(\s*[^)\s]")
-                gates[(parts[-1], parts[0])] = (_distinctive(parts[-1]), call)
+                distinct = parts[-1] in distinctive or ".".join(parts[-2:]) in distinctive
+                old = gates.get((parts[-1], parts[0]))
+                gates[(parts[-1], parts[0])] = (distinct or bool(old and old[0]), call)
+                if not distinct and len(parts) >= 2:
+                    self.generic_parents.setdefault(parts[-1], set()).add(parts[-2])
         self.call_gates = [(name, root, distinct, pattern) for (name, root), (distinct, pattern) in gates.items()]
-        # Names grouped by a lower-case anchor (a provider word, or the root module of a
-        # generic name): a document lacking the anchor skips the whole group in one check.
+        # Names grouped by a lower-case anchor (the name itself when distinctive, else its
+        # root module): a document lacking the anchor skips the whole group in one check.
         self.anchored_gates: dict[str, list[tuple[str, str, bool, re.Pattern[str]]]] = {}
         for gate in self.call_gates:
             name, root, distinct, _ = gate
-            lowered = name.lower()
-            anchor = next((k for k in _PROVIDER_WORDS if k in lowered), None)
-            if anchor is None:
-                anchor = lowered if distinct else root.lower()
+            anchor = name.lower() if distinct else root.lower()
             self.anchored_gates.setdefault(anchor, []).append(gate)
         self.literal_keywords = tuple(
             k for a in ruleset.assignments if a.literal for k in a.keywords
@@ -170,7 +180,11 @@ class PythonDetector:
             if anchor not in lowered:
                 continue
             for name, root, distinct, pattern in gates:
-                if name in text and (distinct or root in text) and pattern.search(text):
+                if (
+                    (distinct or root in text)
+                    and (_called(text, name, pattern) or _aliased_call(text, name))
+                    and (distinct or self._bound(name, text))
+                ):
                     return True
         # Environment writes only (reads are everywhere in good code).
         if (
@@ -180,6 +194,28 @@ class PythonDetector:
         ):
             return True
         return any(k in text for k in self.literal_keywords)
+
+    def _bound(self, name: str, text: str) -> bool:
+        """Whether a generic call-site name can resolve to its SDK callable in `text`.
+
+        `_call_site` matches a generic name only by its full qualified name, so the name is
+        imported (`from qiskit import register`, in a parenthesised list too), or called on
+        its parent (`qiskit.register(`, `AccountManager.save(`), or on an alias of the parent
+        (`import qiskit as q` ... `q.register(`). Quantum code mentions `qiskit` everywhere;
+        `atexit.register(f)` must not cost a parse.
+        """
+        word = re.escape(name)
+        for parent in self.generic_parents.get(name, ()):
+            dotted = re.escape(parent)
+            call = _cached_regex(rf"{dotted}\s*\.\s*{word}\s*\(")
+            if next(_word_matches(text, parent, call), None):
+                return True
+            for alias in _word_matches(text, parent, _cached_regex(rf"{dotted}\s+as\s+(\w+)")):
+                name_call = _cached_regex(rf"{re.escape(alias.group(1))}\s*\.\s*{word}\s*\(")
+                if next(_word_matches(text, alias.group(1), name_call), None):
+                    return True
+        imported = _cached_regex(rf"import\s*\(?[\w\s,\\]*?\b{word}\b")
+        return next(_word_matches(text, "import", imported), None) is not None
 
     # -- public -------------------------------------------------------------------------
     def run(self, segments: Sequence[Segment]) -> tuple[list[Hit], list[str]]:
@@ -283,28 +319,51 @@ class PythonDetector:
             elif isinstance(node, (ast.Assign, ast.AnnAssign)):
                 yield from self._assignment(seg_index, node, tables)
 
-    def _call_site(self, node: ast.Call, tables: _Tables) -> CallSite | None:
+    def _call_sites(self, node: ast.Call, tables: _Tables) -> list[CallSite]:
+        """The call sites a call resolves to: by its qualified name through the imports,
+        else by a distinctive tail of one provider only.
+
+        A name whose first part is imported belongs to the module it came from: a tail
+        matches only call sites of a provider with that root module (a re-export), so
+        `save_account` imported from another SDK is never this provider's. A name nothing
+        imports (another module, a star import, an instance) matches a tail when one
+        provider claims it, or when exactly one of the claimants has a module imported here.
+        """
         name = _qualified(node.func, tables.aliases)
         if name is None:
-            return None
-        site = self.by_callee.get(name)
-        if site is not None:
-            return site
+            return []
+        exact = self.by_callee.get(name)
+        if exact is not None:
+            return exact
         parts = name.split(".")
-        if len(parts) >= 2:
-            site = self.by_tail.get(".".join(parts[-2:]))
-            if site is not None:
-                return site
-        return self.by_tail.get(parts[-1])
+        candidates = self.by_tail.get(".".join(parts[-2:]), []) if len(parts) >= 2 else []
+        if not candidates:
+            candidates = self.by_tail.get(parts[-1], [])
+        if not candidates:
+            return []
+        base = node.func
+        while isinstance(base, ast.Attribute):
+            base = base.value
+        if isinstance(base, ast.Name) and base.id in tables.aliases:
+            root = parts[0]
+            return [cs for cs in candidates if root in self.module_roots.get(cs.provider, ())]
+        providers = {cs.provider for cs in candidates}
+        if len(providers) > 1:
+            imported = {module.split(".")[0] for module in tables.aliases.values()}
+            providers = {p for p in providers if self.module_roots.get(p, frozenset()) & imported}
+            if len(providers) != 1:
+                return []
+        return [cs for cs in candidates if cs.provider in providers]
 
     def _call(self, seg_index: int, node: ast.Call, tables: _Tables) -> Iterator[Hit]:
         name = _qualified(node.func, tables.aliases)
         if name in _ENV_WRITERS or (name and name.endswith("environ.update")):
             yield from self._env_write_call(seg_index, node, name, tables)
             return
-        site = self._call_site(node, tables)
-        if site is None:
-            return
+        for site in self._call_sites(node, tables):
+            yield from self._site(seg_index, node, site, tables)
+
+    def _site(self, seg_index: int, node: ast.Call, site: CallSite, tables: _Tables) -> Iterator[Hit]:
         if site.when_first_arg_startswith is not None:
             first = node.args[0] if node.args else next(
                 (kw.value for kw in node.keywords if kw.arg == "name"), None
@@ -322,7 +381,7 @@ class PythonDetector:
                 where = f"passed to {shown}" if not via else f"assigned to {via} and passed to {shown}"
                 hit = self._classify(literal, site.rules, site.provider, where, fallback=True)
                 if hit:
-                    yield hit
+                    yield replace(hit, env_var=site.env_var) if site.env_var else hit
         elif site.persist_rule and site.persist_rule in self.selected:
             yield self._persist_hit(seg_index, node, arg, site, tables)
 
@@ -402,7 +461,7 @@ class PythonDetector:
             match = rule.regex.search(value)
             if (
                 match
-                and rule.type == "token"
+                and behaviour(rule).plausibility
                 and is_plausible_token(match.group("secret"), min_entropy=rule.min_entropy, mixed_case=rule.mixed_case)
                 and not is_placeholder(match.group("secret"), provider.placeholders, env_names)
             ):
@@ -476,6 +535,8 @@ class PythonDetector:
             where=f"{_short_name(_qualified(node.func, tables.aliases) or site.callees[0])}() with the token {origin}",
             confidence=Confidence.HIGH,
             origin="python",
+            env_var=site.env_var,
+            saves_to=site.saves_to,
         )
 
     def _env_write_call(self, seg_index: int, node: ast.Call, name: str, tables: _Tables) -> Iterator[Hit]:
@@ -553,6 +614,35 @@ def _walk(tree: ast.AST) -> Iterator[ast.AST]:
                 push(value)
 
 
+def _called(text: str, name: str, pattern: re.Pattern[str]) -> bool:
+    """Whether `pattern` (a call of `name`) matches where `name` occurs: str.find is a skip
+    search, far faster than sre scanning for the pattern's literal prefix."""
+    pos = text.find(name)
+    while pos >= 0:
+        if pattern.match(text, pos):
+            return True
+        pos = text.find(name, pos + 1)
+    return False
+
+
+def _word_matches(text: str, word: str, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
+    """Matches of `pattern` (which starts with the literal `word`) where `word` starts a word:
+    like searching `\\b` + pattern, but found by str.find (sre has no fast scan for a pattern
+    that starts with `\\b`)."""
+    pos = text.find(word)
+    while pos >= 0:
+        if pos == 0 or not (text[pos - 1].isalnum() or text[pos - 1] == "_"):
+            match = pattern.match(text, pos)
+            if match:
+                yield match
+        pos = text.find(word, pos + 1)
+
+
+@lru_cache(maxsize=256)
+def _cached_regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
 def _short_name(qualified: str) -> str:
     """`QiskitRuntimeService`, `IBMQ.save_account`, `cirq_ionq.Service`: short but clear."""
     parts = qualified.split(".")
@@ -562,9 +652,15 @@ def _short_name(qualified: str) -> str:
     return last
 
 
-def _distinctive(name: str) -> bool:
-    lowered = name.lower()
-    return name in _DISTINCTIVE or any(k in lowered for k in ("ionq", "ibm", "qiskit", "iam"))
+def _aliased_call(text: str, name: str) -> bool:
+    """Whether `text` imports `name` under another name and calls that (`... import
+    QiskitRuntimeService as QRS` then `QRS(token=...)`, or `QRS.save_account(...)`)."""
+    imported_as = _cached_regex(rf"{re.escape(name)}\s+as\s+([A-Za-z_][A-Za-z0-9_]*)")
+    for match in _word_matches(text, name, imported_as):  # str.find, not a \b-led scan
+        alias = re.escape(match.group(1))
+        if re.search(rf"(?<![A-Za-z0-9_.]){alias}(?:\.[A-Za-z_][A-Za-z0-9_]*)*\s*\(\s*[^)\s]", text):
+            return True
+    return False
 
 
 def _where(segment: Segment) -> str:

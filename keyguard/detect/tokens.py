@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from keyguard.advice import behaviour
 from keyguard.detect.filters import is_placeholder, is_plausible_token
 from keyguard.documents import Segment
 from keyguard.model import Confidence
@@ -41,10 +42,33 @@ def _pattern_min_width(pattern: re.Pattern[str]) -> int:
     return max(int(width), MIN_CANDIDATE)
 
 
-@lru_cache(maxsize=8)
-def _candidate_pattern(length: int) -> re.Pattern[str]:
-    """Runs of key characters at least `length` long: the only places bare rules can match."""
-    return re.compile(rf"[A-Za-z0-9_+/=-]{{{length},}}")
+_KEY_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+/=-"
+# Key characters -> 1, everything else -> 0 (one byte per character, see key_runs).
+_RUN_FLAGS = bytearray(256)
+for _char in _KEY_CHARS:
+    _RUN_FLAGS[_char] = 1
+_RUN_TABLE = bytes(_RUN_FLAGS)
+
+
+def key_runs(text: str, length: int) -> Iterator[tuple[int, int]]:
+    """(start, stop) of every maximal run of `[A-Za-z0-9_+/=-]` at least `length` long: the
+    only places bare rules can match. Same spans as that regex's finditer, ~6x faster.
+
+    sre tries the regex at every position, re-reading each word up to `length` times. Here
+    the text becomes one byte per character (non-ASCII characters, never key characters,
+    become '?'), 1 for a key character and 0 otherwise, and bytes.find (a skip search) looks
+    for `length` ones in a row.
+    """
+    flags = text.encode("ascii", errors="replace").translate(_RUN_TABLE)
+    needle = b"\x01" * length
+    find = flags.find
+    start = find(needle)
+    while start >= 0:
+        stop = find(b"\x00", start + length)
+        if stop < 0:
+            stop = len(flags)
+        yield start, stop
+        start = find(needle, stop)
 _ASSIGNED_TO = re.compile(r"""([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*(?:=|:|:=|=>)\s*["']?$""")
 _CONTEXT_LINES = 3
 _HEX = re.compile(r"[0-9a-fA-F]+")
@@ -74,6 +98,7 @@ class Hit:
     fixable: bool = False
     env_var: str | None = None
     origin: str = "token"  # "token" or "python": which detector produced it
+    saves_to: str | None = None  # the file a persisting call writes (its call site's saves_to)
 
 
 class LineIndex:
@@ -119,7 +144,9 @@ class ContextProbe:
     index: LineIndex
     extra_lower: str
     path_lower: str
-    document_lower: str = ""
+    # The whole document lower-cased, or a function giving it (a notebook's JSON with its
+    # images is lowered only if a match ever needs document-wide context).
+    document_lower: str | Callable[[], str] = ""
     document_context: dict[str, bool] = field(default_factory=dict)
 
     def confidence(self, provider: Provider, offset: int) -> Confidence | None:
@@ -142,6 +169,8 @@ class ContextProbe:
         # Once per provider and document: a file of many matches must stay linear.
         cached = self.document_context.get(provider_id)
         if cached is None:
+            if callable(self.document_lower):
+                self.document_lower = self.document_lower()
             cached = self.document_context[provider_id] = has_keyword(self.document_lower, keywords)
         return cached
 
@@ -180,7 +209,11 @@ _KEYWORD_CACHE: dict[str, tuple[str, ...]] = {}
 def _context_keywords(provider: Provider) -> tuple[str, ...]:
     cached = _KEYWORD_CACHE.get(provider.id)
     if cached is None:
-        cached = tuple(dict.fromkeys([*provider.context, *(v.lower() for v in provider.env_vars)]))
+        cached = tuple(dict.fromkeys([
+            *provider.context, *(v.lower() for v in provider.env_vars),
+            # A credential file's name (in the path or the text) is the provider's context.
+            *(cf.name.rsplit("/", 1)[-1].lower() for cf in provider.credential_files),
+        ]))
         _KEYWORD_CACHE[provider.id] = cached
     return cached
 
@@ -201,7 +234,7 @@ def describe_where(line_prefix: str, segment: Segment, is_comment: bool, path: s
     if re.search(r"apikey\s+$", lowered):
         return "in an `Authorization: apiKey` header"
     if re.search(r"apikey[\"']?\s*[=:]\s*[\"']?$", lowered):
-        return "in an IAM `apikey` field"
+        return "in an `apikey` field"
     if re.search(r"bearer\s+$", lowered):
         return "in an `Authorization: Bearer` header"
     if segment.part == "output":
@@ -224,7 +257,7 @@ def find_tokens(
     path: str,
     ruleset: RuleSet,
     rules: Sequence[Rule],
-    document_lower: str = "",
+    document_lower: str | Callable[[], str] = "",
     candidates: list[str] | None = None,
     lower: str | None = None,
 ) -> list[Hit]:
@@ -246,8 +279,7 @@ def find_tokens(
     matches: list[tuple[Rule, re.Match[str]]] = []
     if bare:
         end = len(text)
-        for run in _candidate_pattern(min(w for _, w in bare)).finditer(text):
-            start, stop = run.span()
+        for start, stop in key_runs(text, min(w for _, w in bare)):
             window_end = min(stop + 1, end)
             for rule, width in bare:
                 # Most runs are long identifiers, shorter than any key: skip the regex call.
@@ -266,7 +298,7 @@ def find_tokens(
         value = match.group("secret")
         start = match.start("secret")
         provider = ruleset.providers[rule.provider]
-        if rule.type == "token":
+        if behaviour(rule).plausibility:
             if not is_plausible_token(value, min_entropy=rule.min_entropy, mixed_case=rule.mixed_case):
                 continue
             env_names = frozenset(provider.env_vars)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
+from keyguard.advice import Facts, manual_instruction, revoke_clause
 from keyguard.model import Finding
 from keyguard.rulepack import Provider, RuleSet
 
@@ -23,19 +24,32 @@ def revoke_where(f: Finding, rules: RuleSet) -> str:
 
 
 def revoke_text(f: Finding, rules: RuleSet) -> str:
-    """The closing clause of every instruction: a leaked key must be revoked."""
+    """The closing clause of every instruction: a leaked key must be revoked (or the rule's
+    own words, e.g. for a platform where it no longer can be)."""
+    rule = rules.rules.get(f.rule_id)
+    facts = facts_of(f, rules)
+    if rule is not None and facts is not None:
+        return revoke_clause(rule, facts).replace("revoke this key at", "revoke the key at", 1)
     return f"revoke the key at {revoke_where(f, rules)}"
 
 
-def not_a_secret_instruction(f: Finding, rules: RuleSet) -> str:
+def facts_of(f: Finding, rules: RuleSet) -> Facts | None:
+    """What the advice texts of `f`'s rule may name (None: a rule outside the rule set)."""
     rule = rules.rules.get(f.rule_id)
-    if rule is not None and rule.type == "persist":
-        return (
-            "not a literal: save_account() writes the token to ~/.qiskit/qiskit-ibm.json in "
-            "plain text; drop the call and pass the token from the environment instead"
-        )
-    env = (rule.env_var if rule else None) or f.env_var or "an environment variable"
-    return f"not a credential (identifier); nothing to revoke. To keep it private, read it from {env}"
+    provider = provider_of(f, rules)
+    if rule is None or provider is None:
+        return None
+    return Facts(provider, f.env_var or rule.env_var, f.saves_to)
+
+
+def not_a_secret_instruction(f: Finding, rules: RuleSet) -> str:
+    """What to do by hand about a finding `--fix` does not rewrite by its rule: a notice, an
+    identifier, or a secret whose rule says it must not move to the environment."""
+    rule = rules.rules.get(f.rule_id)
+    facts = facts_of(f, rules)
+    if rule is None or facts is None:
+        return f"delete it from line {f.location.line}; {revoke_text(f, rules)}"
+    return manual_instruction(rule, facts)
 
 
 def text_file_instruction(f: Finding, env: str, rules: RuleSet) -> tuple[str, str]:
@@ -43,6 +57,7 @@ def text_file_instruction(f: Finding, env: str, rules: RuleSet) -> tuple[str, st
     path = f.location.path
     name = PurePath(path).name
     lower = path.replace("\\", "/").lower()
+    slashed = path.replace("\\", "/")
     line = f.location.line
     revoke = revoke_text(f, rules)
     if name == ".env" or name.startswith(".env.") or name.endswith(".env"):
@@ -51,7 +66,7 @@ def text_file_instruction(f: Finding, env: str, rules: RuleSet) -> tuple[str, st
             f"and run `git rm --cached {path}`; the key reached git history, so {revoke}",
             "dotenv",
         )
-    if name in ("qiskit-ibm.json", "qiskitrc") or lower.endswith("/.qiskit/qiskit-ibm.json"):
+    if any(cf.matches(slashed) for p in rules.providers.values() for cf in p.credential_files):
         return (
             f"saved-account file committed to the repository: run `git rm --cached {path}`, add "
             f"`{name}` to .gitignore and provide the token through {env}; {revoke}",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from keyguard.advice import behaviour, is_fixable
 from keyguard.documents import Document
 from keyguard.fix.disk import read_bytes
 from keyguard.fix.env_names import EnvNamer
@@ -36,13 +37,17 @@ def plan_fixes(
     plan = FixPlan(path=document.path, kind=document.kind)
     plan.redact_values = {
         f.secret.reveal() for f in items
-        if (rule := rules.rules.get(f.rule_id)) is None or rule.type != "persist"
+        if (rule := rules.rules.get(f.rule_id)) is None or not behaviour(rule).value_is_code
     }
     secret_items: list[Finding] = []
     for f in items:
         rule = rules.rules.get(f.rule_id)
         if rule is not None and not rule.is_secret:
             plan.unfixable.append(Unfixable(f, not_a_secret_instruction(f, rules), "not-a-secret"))
+        elif rule is not None and not is_fixable(rule):
+            # The rule says the value must not move to the environment (a short-lived
+            # bearer token, a token of a closed platform): the pack's action, by hand.
+            plan.unfixable.append(Unfixable(f, not_a_secret_instruction(f, rules), "not-fixable"))
         else:
             secret_items.append(f)
     if not secret_items:

@@ -19,6 +19,8 @@ def secret_map(findings: Iterable[Finding]) -> dict[str, str]:
     """
     pairs = {}
     for finding in findings:
+        if not finding.is_secret:  # a KG205 notice matched `os.environ[...]`: not a secret
+            continue
         raw = finding.secret.reveal()
         # Very short values (a persist rule's placeholder, an empty literal) would mangle
         # ordinary words; real credentials are far longer than 8 characters.

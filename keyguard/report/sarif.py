@@ -9,6 +9,13 @@ Never the secret: no `snippet`, no `contextRegion`, messages are the findings' r
 texts, and the whole log is scrubbed of raw secret values before it is serialised
 (gitleaks' SARIF writer puts the raw secret in `region.snippet.text`; keyguard must not).
 
+Every log carries one `invocations` entry: `executionSuccessful` is false when the scan did
+not complete (a path that does not exist, a directory that cannot be read), so a consumer
+never takes an incomplete run for a clean one; errors, skipped files and notes are
+`toolExecutionNotifications`. URIs are relative to `%SRCROOT%`, the git top level of the
+repository holding the scanned paths (what GitHub resolves them against), whatever the
+current directory; `originalUriBaseIds` says where that is.
+
 Notebook findings point at the raw JSON file (`raw_line`/`raw_column`), which is what GitHub
 shows for an `.ipynb`; the cell and the line inside it go into the result's properties.
 """
@@ -19,11 +26,15 @@ import hashlib
 import json
 import os
 import re
+import subprocess
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote
 
+from keyguard import REPOSITORY_URL
+from keyguard.advice import Facts, behaviour, help_texts, precision
 from keyguard.model import Finding, Severity, VerificationState
 from keyguard.report._scrub import scrub, secret_map
 from keyguard.rulepack import Rule, RuleSet
@@ -33,7 +44,7 @@ SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
-INFORMATION_URI = "https://pypi.org/project/keyguard/"
+INFORMATION_URI = REPOSITORY_URL  # no package index release yet: the repository
 FINGERPRINT_KEY = "keyguard/v1"
 
 # GitHub maps security-severity to a label: >= 9.0 critical, 7.0-8.9 high, 4.0-6.9 medium,
@@ -72,67 +83,14 @@ def _rule_name(rule: Rule) -> str:
     words = re.split(r"[^A-Za-z0-9]+", rule.kind)
     name = "".join(w[:1].upper() + w[1:] for w in words if w)
     # Two rules may share a kind (KG101/KG102); the type keeps names distinct.
-    if rule.type != "token":
-        name += rule.type.capitalize()
+    name += behaviour(rule).name_suffix
     return name or rule.id
 
 
-def _precision(rule: Rule) -> str:
-    """GitHub `precision`: how often results of this rule are true positives."""
-    if rule.type == "persist":
-        return "very-high"  # a call, not a guess about a string
-    if rule.type in ("literal",) or rule.requires_context:
-        return "medium"  # shape alone is not enough; context decides
-    return "high"
-
-
-def _fix_text(rule: Rule, env_var: str | None, revoke: str) -> tuple[str, str]:
-    """(plain text, markdown) of what to do about a result of `rule`."""
-    var = env_var or "an environment variable"
-    if rule.type == "identifier":
-        text = (
-            f"This is an identifier, not a secret: it cannot authenticate. Keep it out of "
-            f"shared code anyway by reading it from {var}."
-        )
-        md = (
-            f"This is an identifier, not a secret: it cannot authenticate. Keep it out of "
-            f"shared code anyway: read it with `os.environ[\"{var}\"]`."
-        )
-        return text, md
-    if rule.type == "persist":
-        text = (
-            f"Do not call save_account() in shared code: it writes the token in plain text to "
-            f"the home directory. Let the SDK read the token from {var} instead."
-        )
-        md = (
-            "Do not call `save_account()` in shared code: it writes the token in plain text "
-            f"to the home directory. Let the SDK read the token from `{var}` instead."
-        )
-        return text, md
-    text = (
-        f"Fix: read the credential from the environment variable {var} "
-        f"(os.environ[\"{var}\"]) instead of the literal; `keyguard scan --fix` rewrites "
-        f"Python files and notebooks. Then revoke the key in {revoke} and create a new one: "
-        f"a key that reached a repository is compromised, removing it from the code does "
-        f"not remove it from the history."
-    )
-    md = (
-        "**Fix**\n\n"
-        f"1. Read the credential from the environment instead of the literal: "
-        f"`os.environ[\"{var}\"]` (`keyguard scan --fix` rewrites Python files and "
-        f"notebooks).\n"
-        f"2. Revoke the key in {revoke} and create a new one. A key that reached a "
-        f"repository is compromised: removing it from the code does not remove it from the "
-        f"history.\n"
-    )
-    return text, md
-
-
 def _rule_descriptor(rule: Rule, ruleset: RuleSet) -> dict[str, Any]:
-    provider = ruleset.providers.get(rule.provider)
-    revoke = provider.revoke if provider else "the provider's console"
-    provider_name = provider.name if provider else rule.provider
-    fix_text, fix_md = _fix_text(rule, rule.env_var, revoke)
+    provider = ruleset.providers[rule.provider]
+    provider_name = provider.name
+    fix_text, fix_md = help_texts(rule, Facts(provider, rule.env_var))
     return {
         "id": rule.id,
         "name": _rule_name(rule),
@@ -149,22 +107,62 @@ def _rule_descriptor(rule: Rule, ruleset: RuleSet) -> dict[str, Any]:
         "properties": {
             "security-severity": SECURITY_SEVERITY[rule.severity],
             "tags": ["security", "secret"],
-            "precision": _precision(rule),
+            "precision": precision(rule),
             "provider": rule.provider,
             "severity": rule.severity.label,
         },
     }
 
 
-def artifact_uri(path: str, cwd: str | None = None) -> str:
-    """Repo-relative URI (forward slashes, percent-encoded) for a finding's path.
+@dataclass(frozen=True)
+class Invocation:
+    """How the run went, for SARIF `invocations`: errors (the scan did not complete), skipped
+    files as (path, reason), notes as (path, text), and how many files were scanned."""
 
-    Paths are made relative to the current directory (the repository root in CI). A path
-    outside it keeps an absolute `file://` URI rather than a misleading `../` path.
+    errors: tuple[str, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()
+    notes: tuple[tuple[str, str], ...] = ()
+    files_scanned: int | None = None  # None: not known
+
+
+def source_root(paths: Sequence[str], cwd: str | None = None) -> str:
+    """The directory URIs are relative to: the git top level of the repository that holds the
+    common directory of `paths`, else the current directory (absolute, symlinks resolved).
+
+    One `git rev-parse --show-toplevel`; without git (or outside a work tree) the current
+    directory, as before.
+    """
+    here = os.path.abspath(cwd or os.getcwd())
+    dirs = []
+    for p in paths or (".",):
+        absolute = os.path.join(here, p) if p != "-" else here
+        dirs.append(absolute if os.path.isdir(absolute) else os.path.dirname(absolute))
+    try:
+        common = os.path.commonpath(dirs)
+    except ValueError:  # different drives
+        common = here
+    while not os.path.isdir(common) and os.path.dirname(common) != common:
+        common = os.path.dirname(common)  # a missing path: start from what exists
+    try:
+        proc = subprocess.run(["git", "rev-parse", "--show-toplevel"], cwd=common,
+                              capture_output=True, text=True, timeout=30, check=False)
+    except (OSError, subprocess.SubprocessError):
+        proc = None
+    if proc is not None and proc.returncode == 0 and proc.stdout.strip():
+        return os.path.realpath(proc.stdout.strip())
+    return os.path.realpath(here)
+
+
+def artifact_uri(path: str, cwd: str | None = None) -> str:
+    """Root-relative URI (forward slashes, percent-encoded) for a finding's path.
+
+    Relative `path`s are relative to the current directory; the URI is relative to `cwd`
+    (the source root, see `source_root`; default: the current directory). A path outside it
+    keeps an absolute `file://` URI rather than a misleading `../` path.
     """
     base = Path(cwd or os.getcwd()).resolve()
     p = Path(path)
-    absolute = p if p.is_absolute() else base / p
+    absolute = p if p.is_absolute() else Path(os.getcwd()) / p
     # Resolve `..` and symlinks: GitHub requires resolved paths, stable between runs.
     try:
         absolute = absolute.resolve()
@@ -192,8 +190,9 @@ def _result(finding: Finding, rule_index: int, uri: str, occurrence: int) -> dic
         "confidence": finding.confidence.label,
         "provider": finding.provider,
         "kind": finding.kind,
-        "redacted": finding.secret.redacted,
     }
+    if finding.is_secret:
+        properties["redacted"] = finding.secret.redacted
     if finding.env_var:
         properties["env_var"] = finding.env_var
     if finding.context:
@@ -241,8 +240,36 @@ def _scrub_tree(node: Any, secrets: dict[str, str]) -> Any:
     return node
 
 
+def _notification(level: str, text: str, path: str | None, root: str | None) -> dict[str, Any]:
+    note: dict[str, Any] = {"level": level, "message": {"text": text}}
+    if path:
+        uri = artifact_uri(path, root)
+        location: dict[str, Any] = {"uri": uri}
+        if not uri.startswith("file:"):
+            location["uriBaseId"] = "%SRCROOT%"
+        note["locations"] = [{"physicalLocation": {"artifactLocation": location}}]
+    return note
+
+
+# Skips the user should look at (a file was meant to be scanned); the rest are notes.
+_WARNING_SKIPS = ("unreadable", "vanished", "not a regular", "too deeply", "broken symlink",
+                  "symlink loop", "larger than")
+
+
+def _invocation(invocation: Invocation, root: str | None) -> dict[str, Any]:
+    notes = [_notification("error", e, None, root) for e in invocation.errors]
+    for path, reason in invocation.skipped:
+        level = "warning" if reason.startswith(_WARNING_SKIPS) else "note"
+        notes.append(_notification(level, f"{path}: skipped, {reason}", path, root))
+    notes += [_notification("note", f"{p}: {text}", p, root) for p, text in invocation.notes]
+    if invocation.files_scanned == 0 and not invocation.errors:
+        notes.append(_notification("warning", "no file was scanned", None, root))
+    return {"executionSuccessful": not invocation.errors, "toolExecutionNotifications": notes}
+
+
 def build_sarif(
-    findings: Sequence[Finding], ruleset: RuleSet, *, version: str, cwd: str | None = None
+    findings: Sequence[Finding], ruleset: RuleSet, *, version: str, cwd: str | None = None,
+    invocation: Invocation | None = None,
 ) -> dict[str, Any]:
     """The SARIF log as a dict (see `render_sarif`)."""
     rule_ids = sorted(set(ruleset.rules) | {f.rule_id for f in findings})
@@ -280,6 +307,10 @@ def build_sarif(
                         "rules": rules,
                     }
                 },
+                "invocations": [_invocation(invocation or Invocation(), cwd)],
+                "originalUriBaseIds": {
+                    "%SRCROOT%": {"uri": Path(cwd or os.getcwd()).resolve().as_uri() + "/"}
+                },
                 # keyguard's columns count code points (Python string indexes).
                 "columnKind": "unicodeCodePoints",
                 "results": results,
@@ -290,13 +321,15 @@ def build_sarif(
 
 
 def render_sarif(
-    findings: Sequence[Finding], ruleset: RuleSet, *, version: str, cwd: str | None = None
+    findings: Sequence[Finding], ruleset: RuleSet, *, version: str, cwd: str | None = None,
+    invocation: Invocation | None = None,
 ) -> str:
     """SARIF 2.1.0 JSON text for `findings` (deterministic: sorted rules and results).
 
     Every rule of `ruleset` is listed (sorted by id), so rule metadata reaches GitHub even on
     a clean run; `results` is `[]` when there are no findings. `cwd` is the directory URIs
-    are relative to (default: the current directory, the repository root in CI).
+    are relative to (`source_root`; default: the current directory). `invocation` says how
+    the run went (default: complete, nothing skipped).
     """
-    log = build_sarif(findings, ruleset, version=version, cwd=cwd)
+    log = build_sarif(findings, ruleset, version=version, cwd=cwd, invocation=invocation)
     return json.dumps(log, indent=2, ensure_ascii=False) + "\n"

@@ -35,7 +35,8 @@ def render_finding(finding: Finding, *, color: bool = False, show_secret: bool =
         if finding.verification.detail:
             state += f": {finding.verification.detail}"
         extras.append(f"[{state}]")
-    extras.append(f"[{finding.secret.reveal() if show_secret else finding.secret.redacted}]")
+    if finding.is_secret:  # a notice (KG205) matched code, not a key: nothing to redact
+        extras.append(f"[{finding.secret.reveal() if show_secret else finding.secret.redacted}]")
     return f"{line} {' '.join(extras)}"
 
 

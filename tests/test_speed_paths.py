@@ -1,0 +1,83 @@
+"""The fast paths of issue 11 give the answers of the slow ones (speed itself: bench/)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from keyguard.config import Config
+from keyguard.detect.tokens import key_runs
+from keyguard.fakes import FakeKeys
+from keyguard.rulepack import load_ruleset
+from keyguard.scan import _engine, scan_paths
+
+TEXT = st.text(alphabet=st.sampled_from("aZ09_+/=-. \n\"'é€\U0001f600"), max_size=300)
+
+
+@settings(max_examples=300)
+@given(TEXT, st.integers(min_value=1, max_value=40))
+def test_key_runs_are_the_regex_runs(text, length):
+    expected = [m.span() for m in re.finditer(rf"[A-Za-z0-9_+/=-]{{{length},}}", text)]
+    assert list(key_runs(text, length)) == expected
+
+
+def test_notebook_scan_does_not_import_nbformat(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    key = FakeKeys("nb-fast").ionq_key()
+    nb.cells = [nbformat.v4.new_code_cell(f'from qiskit_ionq import IonQProvider\nIonQProvider("{key}")')]
+    (tmp_path / "n.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
+    code = (
+        "import sys, keyguard.scan as s, keyguard.config as c;"
+        "r = s.scan_paths(['n.ipynb'], c.Config(jobs=1));"
+        "print(len(r.findings), 'nbformat' in sys.modules, 'jsonschema' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True,
+                         text=True, check=True).stdout.split()
+    assert out == ["1", "False", "False"]
+
+
+def test_generic_call_site_names_need_a_binding(tmp_path, monkeypatch):
+    detector = _engine((), load_ruleset(()).select(None, None)).python_detector
+    quantum = "from qiskit_ibm_runtime import QiskitRuntimeService\nimport atexit\n"
+    assert not detector._bound("register", quantum + "atexit.register(f)\n")
+    assert not detector._bound("save", quantum + "model.save(path)\n")
+    assert detector._bound("register", "from qiskit import (\n    execute,\n    register,\n)\n")
+    assert detector._bound("register", "import qiskit\nqiskit.register(t)\n")
+    assert detector._bound("register", "import qiskit as q\nq.register(t)\n")
+    assert detector._bound("save", "from x import AccountManager\nAccountManager.save(token=t)\n")
+    # End to end: the legacy register(token) call with an odd-shaped literal is still found.
+    (tmp_path / "old.py").write_text(
+        'import atexit\nfrom qiskit import register\nregister("not-a-token-shape-but-a-credential-123", "https://q")\n',
+        encoding="utf-8",
+    )
+    monkeypatch.chdir(tmp_path)
+    result = scan_paths(["old.py"], Config(jobs=1))
+    assert [f.rule_id for f in result.findings]
+
+
+def test_builtin_regexes_compile_on_first_use_and_user_packs_at_load(tmp_path):
+    code = (
+        "import keyguard.rulepack as r;"
+        "rs = r.load_ruleset(());"
+        "lazy = [x for x in rs.rules.values() if x.regex is not None];"
+        "print(len(lazy), sum(x.regex._compiled is not None for x in lazy))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert int(out[0]) > 0 and out[1] == "0"
+    from keyguard.rulepack import RulePackError, load_ruleset
+
+    pack = tmp_path / "bad.toml"
+    source = (Path(__file__).resolve().parents[1] / "rules" / "ionq.toml").read_text(encoding="utf-8")
+    pack.write_text(source.replace('id = "ionq"', 'id = "bad"', 1).replace('"KG1', '"KG8')
+                    .replace("(?P<secret>", "(?P<secret>(", 1), encoding="utf-8")
+    with pytest.raises(RulePackError, match="invalid regex"):
+        load_ruleset((str(pack),))
