@@ -71,8 +71,17 @@ class Baseline:
         return self.path.parent
 
     def key(self, finding: Finding) -> tuple[str, str, str]:
-        """(baseline-relative path, rule id, fingerprint) of a finding."""
+        """(baseline-relative path, rule id, fingerprint) of a finding.
+
+        The path is stored as `keyguard.redact.safe_text` prints it: a folder or file named
+        after a key is redacted, control characters and undecodable bytes are escaped (the
+        file is committed and shared). Lookups use the same form, so matching still works.
+        """
+        from keyguard.redact import safe_text
+        from keyguard.report._scrub import scrub, secret_map
+
         rel = _relative_to(finding.location.path, self.directory)
+        rel = safe_text(scrub(rel, secret_map([finding])))  # as the reports print it
         return rel, finding.rule_id, finding.fingerprint
 
     def __contains__(self, finding: object) -> bool:

@@ -99,19 +99,21 @@ def skip_phrase(reason: str, count: int) -> str:
 
 
 def _print_summary(summary: dict[str, Any], quiet: bool) -> None:
+    from keyguard.redact import safe_text  # notes and errors may quote names and content
+
     for error in summary["errors"]:
-        click.echo(f"keyguard: error: {error}", err=True)
+        click.echo(f"keyguard: error: {safe_text(error)}", err=True)
     if quiet:
         return
     for note in summary["notes"]:
-        click.echo(f"keyguard: note: {note['path']}: {note['note']}", err=True)
+        click.echo(safe_text(f"keyguard: note: {note['path']}: {note['note']}"), err=True)
     count = summary["findings"]
     parts = [f"{n} {sev}" for sev, n in sorted(summary["by_severity"].items(), key=lambda kv: -Severity.parse(kv[0]))]
     found = f"Found {count} finding{'s' if count != 1 else ''}" + (f" ({', '.join(parts)})" if parts else "")
     skipped = summary["skipped"]
     skipped_text = ""
     if skipped:
-        skipped_text = "; skipped " + ", ".join(skip_phrase(r, n) for r, n in skipped.items())
+        skipped_text = "; skipped " + ", ".join(safe_text(skip_phrase(r, n)) for r, n in skipped.items())
     files = summary["files_scanned"]
     click.echo(f"{found} in {files} scanned file{'' if files == 1 else 's'}{skipped_text}.",
                err=True)
@@ -130,15 +132,21 @@ class _Group(click.Group):
         # Bad input gets a clear message, never a traceback (KEYGUARD_DEBUG=1 shows it).
         try:
             return super().invoke(ctx)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+        except click.ClickException as exc:
+            _redact_click_error(exc)  # a bad option value may be a pasted key
+            raise
+        except (click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except KeyboardInterrupt:
             click.echo("keyguard: interrupted", err=True)
             ctx.exit(130)
         except Exception as exc:
             if isinstance(exc, ValueError) and type(exc).__module__.startswith("keyguard."):
-                # keyguard's own errors (config, rule pack, baseline, verify) hold no secrets.
-                click.echo(f"keyguard: error: {exc}", err=True)
+                # keyguard's own errors (config, rule pack, baseline, verify) quote values and
+                # paths from the user's files: every key shape in them is redacted.
+                from keyguard.redact import safe_text
+
+                click.echo(f"keyguard: error: {safe_text(str(exc))}", err=True)
                 ctx.exit(EXIT_ERROR)
             if os.environ.get("KEYGUARD_DEBUG"):
                 raise
@@ -148,6 +156,23 @@ class _Group(click.Group):
                 err=True,
             )
             ctx.exit(EXIT_ERROR)
+
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as exc:
+            _redact_click_error(exc)
+            raise
+
+
+def _redact_click_error(exc: click.ClickException) -> None:
+    """Redact key shapes and escape control characters in a usage error's message
+    (`--fail-on <pasted key>`, an unknown option or command that is a key)."""
+    from keyguard.redact import safe_text
+
+    exc.message = safe_text(exc.message)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -216,6 +241,9 @@ def cli() -> None:
               show_default=True, help="Seconds per verification request.")
 @click.option("--verify-per-host", type=click.IntRange(min=1), default=1, show_default=True,
               help="Verification requests in flight per provider host.")
+@click.option("--verify-deadline", type=click.FloatRange(min=0, min_open=True), default=120.0,
+              show_default=True,
+              help="Seconds for the whole verification; keys not answered by then are unknown.")
 @click.pass_context
 def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output: str | None,
          select: tuple[str, ...], ignore: tuple[str, ...], fail_on: str | None, exit_zero: bool,
@@ -226,7 +254,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
          verify_legacy: bool = False, verify_timeout: float = 10.0,
          verify_per_host: int = 1, stdin_filename: str | None = None, statistics: bool = False,
          verbose: bool = False, force_exclude: bool = False, no_cache: bool = False,
-         cache_dir: str | None = None) -> None:
+         cache_dir: str | None = None, verify_deadline: float = 120.0) -> None:
     """Scan PATHS (files or directories; default: .; `-`: standard input) for leaked credentials."""
     from keyguard.scan import scan_paths, scan_stdin
 
@@ -258,7 +286,9 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
         result = scan_paths(paths, config, force_exclude=force_exclude,
                             **_speed_options(config, quiet, no_cache, cache_dir))
     for name in [] if quiet else result.excluded_named:
-        click.echo(f"keyguard: warning: {name}: matches `exclude` in the configuration but was "
+        from keyguard.redact import safe_text
+
+        click.echo(f"keyguard: warning: {safe_text(name)}: matches `exclude` in the configuration but was "
                    "named explicitly, so it is scanned (--force-exclude skips it)", err=True)
     if verbose:
         _print_files(result)
@@ -268,7 +298,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
         # Before fixing: a key removed from the code is still exposed in history, and the
         # user needs to know whether it is live to know what to revoke first.
         findings = _verify(findings, config, legacy=verify_legacy, timeout=verify_timeout,
-                           per_host=verify_per_host)
+                           per_host=verify_per_host, deadline=verify_deadline)
     fixed_files = False
     if fix_ or diff:
         findings, fixed_files = _fix_or_diff(findings, config, write=fix_ and not diff,
@@ -359,7 +389,9 @@ def _fix_or_diff(findings: list[Finding], config: Config, *, write: bool, show_s
     if not write:
         click.echo(run.diff, nl=False)
     for error in run.errors:
-        click.echo(f"keyguard: error: {error}", err=True)
+        from keyguard.redact import safe_text
+
+        click.echo(f"keyguard: error: {safe_text(error)}", err=True)
     if not quiet:
         click.echo(summarize(run.plans, ruleset, applied=write), err=True, nl=False)
     return run.remaining, bool(run.changed)
@@ -413,9 +445,11 @@ def _check_output_file(path: str, option: str, *, create_parent: bool = False) -
 
 def _print_setup(config: Config) -> None:
     """--verbose: which configuration and which rules this run uses."""
+    from keyguard.redact import safe_text
     from keyguard.rulepack import load_ruleset
 
-    click.echo(f"keyguard: config: {config.config_file or 'none (defaults)'}", err=True)
+    shown = safe_text(str(config.config_file)) if config.config_file else "none (defaults)"
+    click.echo(f"keyguard: config: {shown}", err=True)
     ruleset = load_ruleset(tuple(config.extend_rules))
     selected = sorted(ruleset.select(config.select, config.ignore))
     click.echo(f"keyguard: rules run ({len(selected)}): {', '.join(selected)}", err=True)
@@ -423,24 +457,26 @@ def _print_setup(config: Config) -> None:
 
 def _print_files(result: Any) -> None:
     """--verbose: every file scanned, every file skipped and why."""
+    from keyguard.redact import safe_text
+
     for path in result.scanned_files:
-        click.echo(f"keyguard: scanned {path}", err=True)
+        click.echo(f"keyguard: scanned {safe_text(path)}", err=True)
     for path, reason in result.skipped_files:
-        click.echo(f"keyguard: skipped {path}: {reason}", err=True)
+        click.echo(safe_text(f"keyguard: skipped {path}: {reason}"), err=True)
 
 
 # ------------------------------------------------------------------ verification (issue 4)
 
 
 def _verify(findings: list[Finding], config: Config, *, legacy: bool, timeout: float,
-            per_host: int) -> list[Finding]:
+            per_host: int, deadline: float = 120.0) -> list[Finding]:
     """--verify: the findings with `verification` set (VerifyConfigError -> exit 2)."""
     from keyguard.rulepack import load_ruleset
     from keyguard.verify import verify_findings
 
     ruleset = load_ruleset(tuple(config.extend_rules))
     return verify_findings(findings, ruleset, timeout=timeout, per_host=per_host,
-                           verify_legacy=legacy)
+                           verify_legacy=legacy, deadline=deadline)
 
 
 def _verification_counts(findings: Sequence[Finding]) -> dict[str, int]:
@@ -473,13 +509,16 @@ def _print_verification(summary: dict[str, Any], quiet: bool) -> None:
               show_default=True, help="Seconds per request.")
 @click.option("--per-host", type=click.IntRange(min=1), default=1, show_default=True,
               help="Requests in flight per provider host.")
+@click.option("--deadline", type=click.FloatRange(min=0, min_open=True), default=120.0,
+              show_default=True,
+              help="Seconds for the whole verification; keys not answered by then are unknown.")
 @click.option("--config", "config_file", type=click.Path(dir_okay=False), default=None,
               help="Config file (for extend-rules).")
 @click.option("-q", "--quiet", is_flag=True, help="No summary.")
 @click.pass_context
 def verify(ctx: click.Context, report: str | None, output_format: str, show_secrets: bool,
            verify_legacy: bool, timeout: float, per_host: int, config_file: str | None,
-           quiet: bool) -> None:
+           quiet: bool, deadline: float = 120.0) -> None:
     """Ask the providers whether keys are live: from --from REPORT, or stdin one key per line.
 
     Stdin lines may be a bare key or NAME=key; the token rules' formats say which provider
@@ -503,7 +542,7 @@ def verify(ctx: click.Context, report: str | None, output_format: str, show_secr
             click.echo(f"keyguard: note: <stdin>:{number}: not a known key format, skipped",
                        err=True)
     findings = _verify(findings, config, legacy=verify_legacy, timeout=timeout,
-                       per_host=per_host)
+                       per_host=per_host, deadline=deadline)
     counts = _verification_counts(findings)
     if output_format == "json":
         from keyguard.report.json import render_json
@@ -624,9 +663,12 @@ def _print_suppressed(suppressed: Sequence[tuple[Finding, str]], show: bool, qui
     `summary.ignored_findings` instead.
     """
     if show and not listed_in_json:
+        from keyguard.report._scrub import Scrubber
+
+        scrubber = Scrubber(finding for finding, _ in suppressed)
         for finding, reason in suppressed:
-            click.echo(f"{finding.location.display()}: {finding.rule_id} ignored: {reason}",
-                       err=True)
+            click.echo(scrubber.text(f"{finding.location.display()}: {finding.rule_id} ignored: "
+                                     f"{reason}"), err=True)
     if quiet or not suppressed:
         return
     known = sum(1 for _, r in suppressed if r.startswith("known in baseline"))
@@ -659,18 +701,20 @@ def baseline(ctx: click.Context, paths: tuple[str, ...], baseline_file: str | No
     secrets. Rescanning some paths refreshes their entries and keeps the others'.
     """
     from keyguard import baseline as bl
+    from keyguard.redact import safe_text
     from keyguard.scan import scan_paths
 
     paths = paths or (".",)
     config = build_config(paths, {"config": config_file})
     target = baseline_file or config.baseline or bl.DEFAULT_BASELINE
+    shown = safe_text(str(target))
     result = scan_paths(paths, config)
     for error in result.errors:
-        click.echo(f"keyguard: error: {error}", err=True)
+        click.echo(f"keyguard: error: {safe_text(error)}", err=True)
     if result.errors:
         # An incomplete scan must not write a baseline: --prune would drop the entries of
         # every path it could not see.
-        click.echo(f"keyguard: the scan did not complete; {target} was not written", err=True)
+        click.echo(f"keyguard: the scan did not complete; {shown} was not written", err=True)
         ctx.exit(EXIT_ERROR)
     exists = os.path.exists(target)
     if prune:
@@ -679,7 +723,7 @@ def baseline(ctx: click.Context, paths: tuple[str, ...], baseline_file: str | No
         new.save()
         if not quiet:
             dropped = len(old) - len(new)
-            click.echo(f"Pruned {dropped} stale entr{'y' if dropped == 1 else 'ies'} from {target}; "
+            click.echo(f"Pruned {dropped} stale entr{'y' if dropped == 1 else 'ies'} from {shown}; "
                        f"{len(new)} remain.", err=True)
         ctx.exit(EXIT_CLEAN)
     old = bl.load_baseline(target) if exists else bl.baseline_from_findings([], target)
@@ -688,7 +732,7 @@ def baseline(ctx: click.Context, paths: tuple[str, ...], baseline_file: str | No
     if not quiet:
         files = len(new.results)
         click.echo(f"Wrote {len(new)} entr{'y' if len(new) == 1 else 'ies'} for {files} file(s) to "
-                   f"{target}.", err=True)
+                   f"{shown}.", err=True)
     ctx.exit(EXIT_CLEAN)
 
 

@@ -187,6 +187,9 @@ class Finding:
     `context` says where it sits ("passed to QiskitRuntimeService(token=...)"), `message`
     is the full human text including the fix, `env_var` the suggested environment variable.
     `fixable` is set by the Python detector when the literal can be rewritten by `--fix`.
+    `is_secret` is False for a notice (a save_account() call: `secret` holds the argument's
+    code, e.g. `os.environ["QISKIT_IBM_TOKEN"]`): outputs scrub only real secrets' values
+    from other text (keyguard.report._scrub).
     """
 
     rule_id: str

@@ -356,7 +356,9 @@ def _plain(path: str, text: str, why: str) -> Document:
 
 
 def _clip(value: object) -> str:
-    shown = repr(value)
+    from keyguard.redact import redact_keys  # before clipping: a cut key is still a key
+
+    shown = redact_keys(repr(value))
     return shown if len(shown) <= _MAX_NOTE_ITEM else shown[: _MAX_NOTE_ITEM - 3] + "..."
 
 

@@ -270,16 +270,15 @@ def _merge(preferred: list[Hit], others: list[Hit]) -> list[Hit]:
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_KEY_SHAPED = re.compile(r"[A-Za-z0-9_+/=-]{20,}")
 
 
 def _without_key_shapes(text: str) -> str:
     """`text` (built from the scanned file: a variable name, a callee) with any key-shaped
-    word replaced by '…', so a message can never carry a secret found elsewhere on the line.
-    Names made of words (PYTKET_REMOTE_IONQ_API_KEY, QiskitRuntimeService) stay."""
-    from keyguard.detect.filters import looks_like_words
+    word redacted, so a message can never carry a secret found elsewhere on the line.
+    Names made of words (PYTKET_REMOTE_IONQ_API_KEY, QiskitRuntimeService, run_2024.py) stay."""
+    from keyguard.redact import redact_keys
 
-    return _KEY_SHAPED.sub(lambda m: m.group(0) if looks_like_words(m.group(0)) else "…", text)
+    return redact_keys(text)
 
 
 def _to_finding(hit: Hit, document: Document, ruleset: RuleSet) -> Finding:
@@ -500,7 +499,27 @@ def scan_paths(
         result.ignored.extend(per_file)
     result.findings.sort(key=Finding.sort_key)
     result.ignored.sort(key=lambda item: item[0].sort_key())
+    _nothing_scanned(result)
     return result
+
+
+# Skip reasons that mean "this file may hold a key and was not read": when every file was
+# skipped for one of them, the run failed (README "Exit codes": 2, nothing could be scanned).
+_UNSCANNED = ("larger than", "unreadable")
+
+
+def _nothing_scanned(result: ScanResult) -> None:
+    """Add an error when files were found but none could be read (all over --max-file-size,
+    or unreadable); a run that only met binary or excluded files stays clean."""
+    if result.files_scanned or result.errors:
+        return
+    missed = {r: n for r, n in result.skipped.items() if r.startswith(_UNSCANNED)}
+    if not missed:
+        return
+    parts = ", ".join(f"{n} file{'s' if n != 1 else ''} {reason}" for reason, n in missed.items())
+    hint = " (raise --max-file-size to scan them)" if any(
+        r.startswith("larger than") for r in missed) else ""
+    result.errors.append(f"nothing could be scanned: {parts}{hint}")
 
 
 def scan_stdin(data: bytes, name: str, config: Config, *, force_exclude: bool = False) -> ScanResult:

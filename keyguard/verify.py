@@ -10,12 +10,14 @@ nothing provider-specific. A table says (validated on load in `keyguard.rulepack
     json_body  { field = "{secret}" }             optional, JSON object body (not with form)
     legacy     true                               platform retired: no request unless asked
     responses  [ { status = [codes], state = "verified|unverified|restricted|retired|unknown",
-                   json_has = "a.b", json_equals = { "a.b" = value }, json_prefix = { "a" = "BX" },
+                   json_has = "a.b" (present, not null/empty), json_equals = { "a.b" = value }, json_prefix = { "a" = "BX" },
                    detail_fields = ["a.b", ...] }, ... ]   first match wins
 
 Anything no entry matches is `unknown`, and so are network errors, timeouts, connection
-resets, 5xx, redirects (never followed), malformed JSON, and 429 once `Retry-After` would
-exceed the cap.
+resets, 5xx, redirects (never followed), malformed or too deeply nested JSON (> 64 levels,
+checked before parsing), a failure while classifying one answer, 429 once `Retry-After`
+would exceed the cap, and secrets not answered within the overall deadline (default 120 s).
+A secret sleeping on a 429 holds no host slot.
 
 Security rules this module keeps:
   * A built-in rule's secret goes only to the host its built-in pack declares. The only way
@@ -70,6 +72,7 @@ SECRET_MARKER = "{secret}"
 MAX_BODY = 64 * 1024  # bytes; every answer we classify is tiny
 MAX_DETAIL_VALUE = 64  # characters; longer values (tokens, blobs) are never shown
 MAX_429_ATTEMPTS = 6
+DEFAULT_DEADLINE = 120.0  # seconds for a whole verification run (--verify-deadline)
 USER_AGENT = f"keyguard/{__version__} (+verify)"
 # Response fields whose name says "credential" are never shown, whatever a pack asks for.
 _SECRET_FIELD_WORDS = ("token", "secret", "password", "apikey", "api_key")
@@ -113,6 +116,7 @@ def verify_findings(
     verify_legacy: bool = False,
     retry_after_cap: float = 30.0,
     progress: bool | None = None,
+    deadline: float | None = DEFAULT_DEADLINE,
 ) -> list[Finding]:
     """Verify every finding's secret; return the findings (same order) with `verification` set.
 
@@ -135,6 +139,7 @@ def verify_findings(
         verify_legacy=verify_legacy,
         retry_after_cap=retry_after_cap,
         progress=progress,
+        deadline=deadline,
     )
     missing = Verification(VerificationState.NOT_CHECKED, "rule not loaded")
     return [
@@ -150,6 +155,7 @@ def verify_secrets(
     verify_legacy: bool = False,
     retry_after_cap: float = 30.0,
     progress: bool | None = None,
+    deadline: float | None = DEFAULT_DEADLINE,
 ) -> dict[tuple[str, Secret], Verification]:
     """Ask the providers about (rule, secret) pairs; one entry per distinct (rule id, secret).
 
@@ -158,13 +164,18 @@ def verify_secrets(
     verify_legacy: query `legacy = true` endpoints too (otherwise `retired`, no request).
     retry_after_cap: total seconds one secret may wait on 429 `Retry-After`; beyond: unknown.
     progress: progress line on stderr; None means "when stderr is a TTY".
+    deadline: seconds for the whole verification (> 0), from the first request to the last
+        answer; a secret not answered by then is `unknown` ("verification deadline"), and a
+        429 wait that would end after it is not waited. None: no overall limit.
 
     Returns {(rule id, secret): Verification}. Raises VerifyConfigError (message without
     secrets) for a bad `KEYGUARD_VERIFY_BASE_URL` or out-of-range parameters.
     """
-    if not timeout > 0 or per_host < 1 or not retry_after_cap >= 0:
+    if (not timeout > 0 or per_host < 1 or not retry_after_cap >= 0
+            or (deadline is not None and not deadline > 0)):
         raise VerifyConfigError(
-            "verification needs timeout > 0, per_host >= 1 and retry_after_cap >= 0"
+            "verification needs timeout > 0, per_host >= 1, retry_after_cap >= 0 and "
+            "deadline > 0"
         )
     override = _base_url_override()
     builtin_rules = _builtin_rules()
@@ -195,7 +206,7 @@ def verify_secrets(
     _announce_user_hosts([ep for ep, _, _ in jobs], err)
 
     show = err.isatty() if progress is None else progress
-    checked = _run(_verify_all(jobs, timeout, per_host, retry_after_cap, show, err))
+    checked = _run(_verify_all(jobs, timeout, per_host, retry_after_cap, show, err, deadline))
     for (endpoint, _, secret), verification in zip(jobs, checked, strict=True):
         results[(endpoint.rule_id, secret)] = verification
     return results
@@ -352,7 +363,11 @@ async def _verify_all(
     cap: float,
     show_progress: bool,
     err: TextIO,
+    deadline: float | None = None,
 ) -> list[Verification]:
+    """Every job's Verification, in order. Each job is isolated: whatever goes wrong with
+    one answer (a parser failure included) makes that secret `unknown`, never the run fail.
+    Jobs still open at the deadline are cancelled and `unknown`."""
     import asyncio
 
     import httpx
@@ -373,16 +388,34 @@ async def _verify_all(
             )
             gates[ep.host] = asyncio.Semaphore(per_host)
     progress = _Progress(len(jobs), show_progress, err)
+    ends_at = None if deadline is None else time.monotonic() + deadline
 
     async def one(ep: _Endpoint, spec: Mapping[str, Any], secret: Secret) -> Verification:
-        async with gates[ep.host]:
-            result = await _check(clients[ep.host], ep, spec, secret, timeout, cap)
-        progress.step()
-        return result
+        try:
+            return await _check(clients[ep.host], gates[ep.host], ep, spec, secret, timeout,
+                                cap, ends_at)
+        except Exception as exc:  # one answer must never cost the run; type only
+            return Verification(UNKNOWN, f"internal error ({type(exc).__name__})")
+        finally:
+            progress.step()
 
+    tasks = [asyncio.ensure_future(one(ep, spec, s)) for ep, spec, s in jobs]
     try:
-        return list(await asyncio.gather(*(one(ep, spec, s) for ep, spec, s in jobs)))
+        await asyncio.wait(tasks, timeout=deadline)
+        results = []
+        for task in tasks:
+            if task.done():
+                results.append(task.result())
+            else:  # only with a deadline: asyncio.wait returned before every task ended
+                task.cancel()
+                results.append(Verification(
+                    UNKNOWN, f"not answered within the verification deadline ({deadline:g} s)"
+                ))
+        return results
     finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         progress.close()
         for client in clients.values():
             await client.aclose()
@@ -390,13 +423,19 @@ async def _verify_all(
 
 async def _check(
     client: httpx.AsyncClient,
+    gate: asyncio.Semaphore,
     ep: _Endpoint,
     spec: Mapping[str, Any],
     secret: Secret,
     timeout: float,
     cap: float,
+    ends_at: float | None = None,
 ) -> Verification:
-    """One secret: send, retry on 429 within the cap, classify. Never raises (but cancels)."""
+    """One secret: send, retry on 429 within the cap, classify. Never raises (but cancels).
+
+    The host slot (`gate`) is held for one request at a time, never while sleeping on a 429:
+    other secrets of the host go on meanwhile. `ends_at` (monotonic) is the overall deadline.
+    """
     import asyncio
 
     waited = 0.0
@@ -405,9 +444,10 @@ async def _check(
         try:
             # wait_for bounds the whole attempt: httpx's timeout is per read, and a server
             # that trickles one byte at a time would otherwise hold us forever.
-            status, retry_after, body = await asyncio.wait_for(
-                _send(client, ep, spec, secret), timeout
-            )
+            async with gate:
+                status, retry_after, body = await asyncio.wait_for(
+                    _send(client, ep, spec, secret), timeout
+                )
         except asyncio.TimeoutError:
             return Verification(UNKNOWN, f"timeout after {timeout:g} s")
         except _BodyTooLarge:
@@ -419,10 +459,14 @@ async def _check(
         wait = _parse_retry_after(retry_after)
         if wait is None:
             wait, backoff = backoff, backoff * 2
+        shown = "" if retry_after is None else f", Retry-After {wait:g} s"
         if waited + wait > cap:
-            shown = "" if retry_after is None else f", Retry-After {wait:g} s"
             return Verification(
                 UNKNOWN, f"HTTP 429: rate limited{shown}, over the {cap:g} s wait cap"
+            )
+        if ends_at is not None and time.monotonic() + wait >= ends_at:
+            return Verification(
+                UNKNOWN, f"HTTP 429: rate limited{shown}, past the verification deadline"
             )
         await asyncio.sleep(wait)
         waited += wait
@@ -514,12 +558,44 @@ _MISSING = object()
 _MALFORMED = object()
 
 
+_TOO_DEEP = object()
+MAX_JSON_DEPTH = 64  # nesting levels; every answer we classify has fewer than 5
+
+
+def _json_depth(body: bytes, limit: int) -> int:
+    """Deepest `[`/`{` nesting of a JSON text, counted outside strings, stopping past
+    `limit`: linear, no recursion, so a hostile answer cannot exhaust the stack."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for byte in body:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif byte == 0x5C:  # backslash
+                escaped = True
+            elif byte == 0x22:  # quote
+                in_string = False
+        elif byte == 0x22:
+            in_string = True
+        elif byte in (0x5B, 0x7B):  # [ {
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > limit:
+                    break
+        elif byte in (0x5D, 0x7D):  # ] }
+            depth -= 1
+    return deepest
+
+
 def _parse_json(body: bytes) -> Any:
     if not body.strip():
         return _MISSING
+    if _json_depth(body, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        return _TOO_DEEP
     try:
         return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return _MALFORMED
 
 
@@ -532,10 +608,18 @@ def _lookup(doc: Any, path: str) -> Any:
     return doc
 
 
+def _present(value: Any) -> bool:
+    """`json_has`: the field is there with a value; `null`, "", [] and {} are no value (a
+    200 whose `access_token` is null did not issue a token, so it is not `verified`)."""
+    if value is _MISSING or value is None:
+        return False
+    return not (isinstance(value, (str, list, dict)) and not value)
+
+
 def _matches(entry: Mapping[str, Any], status: int, doc: Any) -> bool:
     if status not in entry.get("status", ()):
         return False
-    if "json_has" in entry and _lookup(doc, entry["json_has"]) is _MISSING:
+    if "json_has" in entry and not _present(_lookup(doc, entry["json_has"])):
         return False
     for path, expected in entry.get("json_equals", {}).items():
         got = _lookup(doc, path)
@@ -569,6 +653,8 @@ def _classify(spec: Mapping[str, Any], status: int, body: bytes, secret: Secret)
         return Verification(UNKNOWN, f"HTTP {status}: redirect not followed")
     doc = _parse_json(body)
     del body  # an IBM 200 holds live tokens: keep no reference longer than needed
+    if doc is _TOO_DEEP:
+        return Verification(UNKNOWN, f"HTTP {status}: JSON nested too deeply")
     for entry in spec.get("responses", ()):
         if not _matches(entry, status, doc):
             continue

@@ -415,6 +415,32 @@ def test_scan_step_on_a_leaky_repo(runner_for) -> None:
 
 @pytest.mark.slow
 @needs_bash
+def test_summary_with_a_notice_and_a_key(runner_for) -> None:
+    """Issue 8 §2: a save_account() notice's env read is not a secret; the summary, the
+    annotations and the SARIF keep it and the digits of file names readable."""
+    key = FakeKeys(52).ibm_key()
+    env_read = 'os.environ["QISKIT_IBM_TOKEN"]'
+    runner = runner_for({
+        "app/run_2024_lab.py": (
+            "import os\nfrom qiskit_ibm_runtime import QiskitRuntimeService\n"
+            f"QiskitRuntimeService.save_account(token={env_read})\n"
+            f'service = QiskitRuntimeService(token="{key}")\n'
+        ),
+    })
+    proc = runner.run("scan", fail_on="low")
+    assert proc.returncode == 1, proc.stderr
+    summary = runner.summary
+    assert "2 finding" in summary and "KG205" in summary and "KG201" in summary
+    assert "app/run_2024_lab.py:4" in summary
+    assert f"read it from the environment instead: {env_read}" in summary
+    sarif = (runner.workspace / runner.outputs["scan"]["sarif-file"]).read_text(encoding="utf-8")
+    for text in (proc.stdout, summary, sarif):
+        assert key not in text
+        assert "instead: os.e…" not in text and "….py" not in text
+
+
+@pytest.mark.slow
+@needs_bash
 def test_scan_step_on_a_clean_repo(runner_for) -> None:
     runner = runner_for({"app/ok.py": "import os\nkey = os.environ['IONQ_API_KEY']\n"})
     proc = runner.run("scan", sarif_file="out/kg.sarif")

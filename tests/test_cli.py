@@ -121,6 +121,9 @@ def test_skipped_files_are_counted(tmp_path):
     (tmp_path / "blob.bin").write_bytes(b"\x00\x01ionq" * 100)
     (tmp_path / "img.png").write_bytes(b"\x89PNG")
     (tmp_path / "big.txt").write_bytes(b"ionq " * (3 * 1024 * 1024 // 5))
+    # One readable file: the run is clean. (Only oversized input is exit 2, see
+    # tests/test_output_hygiene.py.)
+    (tmp_path / "notes.txt").write_text("ionq notes\n")
     proc = run(["scan", "--max-file-size", "1", "."], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "binary file" in proc.stderr and "larger than 1 MB" in proc.stderr

@@ -86,8 +86,11 @@ def test_properties_and_message_are_escaped() -> None:
     _cmd, props, msg = parse(line)
     assert unescape_property(props["file"]) == "odd,dir/a:b%c.py"
     assert props["file"] == "odd%2Cdir/a%3Ab%25c.py"
-    assert msg == "first line%0Asecond, with: colon 100%25"
-    assert unescape_data(msg) == "first line\nsecond, with: colon 100%"
+    # Control characters are escaped visibly before the toolkit escaping (every format does
+    # it, so a crafted name cannot move the cursor); `%` still follows the toolkit rule.
+    assert msg == "first line\\nsecond, with: colon 100%25"
+    assert unescape_data(msg) == "first line\\nsecond, with: colon 100%"
+    assert escape_data("a\r\nb%") == "a%0D%0Ab%25"
 
 
 def test_notebook_annotation_uses_raw_line(tmp_path) -> None:

@@ -96,14 +96,21 @@ def _hex40(seed: str) -> str:
     return FakeKeys(seed).hex(40)
 
 
-def test_save_account_imported_from_another_sdk_is_not_ibm(tmp_path, monkeypatch):
-    # No pack knows this module: the call is nobody's, however IBM-ish the rest of the file.
-    (tmp_path / "a.py").write_text(
-        "import qiskit\nfrom quantuminspire.credentials import save_account\n"
-        f'save_account("{_hex40("qi")}")\n'
-    )
+@pytest.mark.parametrize("code", [
+    "from quantuminspire.credentials import save_account\nsave_account({key!r})\n",
+    "from quantuminspire.credentials import save_account as sa\nsa({key!r})\n",
+    "import quantuminspire.credentials as qc\nqc.save_account({key!r})\n",
+    "from quantuminspire import credentials\ncredentials.save_account(token={key!r})\n",
+    "from quantuminspire.credentials import save_account\nsave_account('lab-token-2024-xyz!')\n",
+])
+def test_save_account_imported_from_another_sdk_is_not_ibm(code, tmp_path, monkeypatch):
+    # Whether or not a pack knows this module, the call is never IBM's, however IBM-ish the
+    # rest of the file (issue 8: it was reported as KG203 and fixed to QISKIT_IBM_TOKEN).
+    source = "import qiskit\nfrom qiskit_ibm_runtime import QiskitRuntimeService\n" + code.format(key=_hex40("qi"))
+    (tmp_path / "a.py").write_text(source)
     result = scan_tree(tmp_path, monkeypatch)
     assert [f for f in result.findings if f.provider.startswith("IBM")] == []
+    assert all("QISKIT_IBM_TOKEN" not in f.message for f in result.findings)
 
 
 def test_save_account_resolves_to_the_pack_of_its_module(tmp_path, monkeypatch, acme_pack):
@@ -210,3 +217,32 @@ def test_every_call_site_of_every_pack_is_found_through_an_alias(tmp_path, monke
     missing = [callee for name, rule, callee in files if (name, rule) not in found]
     assert missing == []
     assert len(files) > 20
+
+
+def test_a_user_pack_works_end_to_end_in_notebooks_dotenv_and_fix(tmp_path, monkeypatch, acme_pack):
+    """A provider that is not built in, from its TOML alone: an aliased call across notebook
+    cells, a positional argument, a `.env` line, and `--fix` rewriting the cell."""
+    import nbformat
+    from click.testing import CliRunner
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from keyguard.cli import cli
+
+    key = _hex40("e2e")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".keyguard.toml").write_text(f"extend-rules = [{acme_pack!r}]\n")
+    nb = new_notebook(cells=[
+        new_code_cell("from acmeq.credentials import save_account as keep"),
+        new_code_cell(f'keep("{key}")'),
+    ])
+    nbformat.write(nb, tmp_path / "run.ipynb")
+    (tmp_path / ".env").write_text(f"ACMEQ_TOKEN={key}\n")
+    runner = CliRunner()
+    scanned = runner.invoke(cli, ["scan", "--format", "json", "."])
+    report = json.loads(scanned.stdout)
+    found = sorted((f["path"], f["rule"]) for f in report["findings"])
+    assert found == [(".env", "KG901"), ("run.ipynb", "KG901")], scanned.output
+    fixed = runner.invoke(cli, ["scan", "--fix", "run.ipynb"])
+    assert fixed.exit_code == 1  # a file changed
+    cell = nbformat.read(tmp_path / "run.ipynb", as_version=4).cells[1].source
+    assert key not in cell and 'os.environ["ACMEQ_TOKEN"]' in cell

@@ -62,7 +62,7 @@ def test_rules_check_passes_and_reports_each_failure(user_pack: Path, tmp_path: 
     broken = tmp_path / "broken.toml"
     text = readme_pack().replace('id = "acme-quantum"', 'id = "acme-broken"')
     text = text.replace("KG951", "KG961").replace("KG952", "KG962")
-    text = text.replace('expect = ["KG962@2"]', 'expect = ["KG962@1"]')
+    text = text.replace('expect = ["KG962@3"]', 'expect = ["KG962@1"]')
     text = text.replace('client = Client(token=os.environ["ACME_QUANTUM_TOKEN"])', "client = Client()")
     text = text.replace("acme_quantum.AcmeClient", "acme_broken.AcmeClient").replace(
         "from acme_quantum", "from acme_broken").replace('distinctive_calls = ["AcmeClient"]', "")
@@ -70,7 +70,7 @@ def test_rules_check_passes_and_reports_each_failure(user_pack: Path, tmp_path: 
     failed = runner.invoke(cli, ["rules", "check", str(broken)])
     assert failed.exit_code == 1
     assert f"FAIL {broken} [[example]] #1 INVALID" in failed.output
-    assert "expected [KG962@1], found [KG962@2]" in failed.output
+    assert "expected [KG962@1], found [KG962@3]" in failed.output
     assert "fixed text differs" in failed.output and "+client = Client(token=os.environ" in failed.output
     assert "2 example(s): 1 passed, 1 failed." in failed.output
     # Without a pack argument, every loaded pack's examples run: built-in and the config's.

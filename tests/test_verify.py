@@ -60,6 +60,7 @@ class Received:
     headers: dict[str, str]
     body: bytes
     raw: bytes  # request line + headers + body, as received
+    at: float = 0.0  # time.monotonic() on arrival
 
     def form(self) -> dict[str, list[str]]:
         return parse_qs(self.body.decode(), keep_blank_values=True, strict_parsing=True)
@@ -135,7 +136,8 @@ def _make_handler(emu: Emulator, fakes: FakeKeys) -> type[BaseHTTPRequestHandler
             headers = {k.lower(): v for k, v in self.headers.items()}
             raw = self.requestline.encode() + b"\r\n" + bytes(self.headers) + body
             with emu.lock:
-                emu.received.append(Received(self.command, self.path, headers, body, raw))
+                emu.received.append(Received(self.command, self.path, headers, body, raw,
+                                             time.monotonic()))
                 emu.in_flight += 1
                 emu.max_in_flight = max(emu.max_in_flight, emu.in_flight)
             try:
@@ -196,6 +198,19 @@ def _make_handler(emu: Emulator, fakes: FakeKeys) -> type[BaseHTTPRequestHandler
                 self.send_header("Content-Length", "0")
                 self.end_headers()
                 return None
+            if mode == "deep":  # 30,000 levels in 60 KB: json.loads alone would recurse out
+                depth = 30_000
+                return self._reply(200, raw=b'{"key_id": "k-1", "key_name": "Lab key", "x": '
+                                   + b"[" * depth + b"]" * depth + b"}")
+            if mode in ("null", "empty"):  # a 200 whose fields hold no value
+                value = None if mode == "null" else ""
+                payload = {
+                    IONQ_PATH: {"key_id": value, "key_name": value, "project_id": value},
+                    IAM_PATH: {"access_token": value, "refresh_token": value,
+                               "token_type": "Bearer", "expires_in": 3600},
+                    LEGACY_PATH: {"id": value, "ttl": 1209600},
+                }[path]
+                return self._reply(200, payload)
             if mode == "huge":
                 return self._reply(200, raw=b'{"key_id": "' + b"x" * 100_000 + b'"}')
             raise AssertionError(f"unknown mode {mode}")
@@ -839,4 +854,101 @@ def test_cli_refuses_non_loopback_override(project: Project, server: Emulator,
     code, out, err = keyguard("scan", "--verify", ".", cwd=project.root)
     assert code == 2
     assert "not a loopback IP address" in err
+    _no_secret(project, out, err)
+
+
+# --------------------------------------------------------------------------------------------
+# Hostile answers, deadline, 429 without holding a host slot (issue 8 §6)
+
+
+def test_deeply_nested_answer_is_unknown_and_the_run_goes_on(
+        server: Emulator, fakes: FakeKeys, capsys: pytest.CaptureFixture[str]) -> None:
+    deep, live, ibm_deep = fakes.ionq_key(), fakes.ionq_key(), fakes.ibm_key()
+    server.behave.update({deep: "deep", live: "live", ibm_deep: "deep"})
+    a, b, c = verify_findings(
+        [finding("KG101", deep), finding("KG101", live), finding("KG201", ibm_deep)], RULES)
+    assert a.verification == Verification(S.UNKNOWN, "HTTP 200: JSON nested too deeply")
+    assert b.verification.state is S.VERIFIED
+    assert c.verification == Verification(S.UNKNOWN, "HTTP 200: JSON nested too deeply")
+    assert_no_leak(capsys, deep, live, ibm_deep)
+
+
+def test_json_depth_counts_outside_strings_only() -> None:
+    from keyguard.verify import _json_depth, _parse_json
+
+    assert _json_depth(b'{"a": [1, {"b": 2}]}', 64) == 3
+    assert _json_depth(b'{"a": "[[[[{{{{\\"[[["}', 64) == 1  # brackets inside a string
+    assert _json_depth(b"[" * 10_000, 64) == 65  # stops just past the limit
+    assert _parse_json(b"[" * 70 + b"]" * 70) is not None
+    assert _parse_json(b'{"key_id": "k"}') == {"key_id": "k"}
+
+
+@pytest.mark.parametrize("mode", ["null", "empty"])
+@pytest.mark.parametrize(("rule_id", "make"), [("KG101", "ionq_key"), ("KG201", "ibm_key")])
+def test_200_without_values_is_not_verified(server: Emulator, fakes: FakeKeys, mode: str,
+                                            rule_id: str, make: str) -> None:
+    key = getattr(fakes, make)()
+    server.behave[key] = mode
+    v = verify_one(rule_id, key)
+    assert v == Verification(S.UNKNOWN, "HTTP 200: unexpected answer")
+    assert len(server.received) == 1
+
+
+def test_overall_deadline(server: Emulator, fakes: FakeKeys,
+                          capsys: pytest.CaptureFixture[str]) -> None:
+    hang, live = fakes.ionq_key(), fakes.ibm_key()
+    server.behave.update({hang: "hang", live: "live"})
+    start = time.monotonic()
+    # per_host 2: on the loopback emulator both providers are one host.
+    a, b = verify_findings([finding("KG101", hang), finding("KG201", live)], RULES,
+                           timeout=8, deadline=0.7, per_host=2)
+    assert time.monotonic() - start < 3  # not the 8 s per-request timeout
+    assert a.verification == Verification(
+        S.UNKNOWN, "not answered within the verification deadline (0.7 s)")
+    assert b.verification.state is S.VERIFIED
+    assert_no_leak(capsys, hang, live)
+
+
+def test_429_wait_past_the_deadline_is_not_waited(server: Emulator, fakes: FakeKeys) -> None:
+    key = fakes.ionq_key()
+    server.behave[key] = "429:20:99"  # Retry-After 20 s: inside the cap, past the deadline
+    start = time.monotonic()
+    v = verify_one("KG101", key, retry_after_cap=30, deadline=2)
+    assert time.monotonic() - start < 1.5
+    assert v == Verification(
+        S.UNKNOWN, "HTTP 429: rate limited, Retry-After 20 s, past the verification deadline")
+    assert len(server.received) == 1
+
+
+def test_429_sleep_holds_no_host_slot(server: Emulator, fakes: FakeKeys) -> None:
+    limited, other = fakes.ionq_key(), fakes.ionq_key()
+    server.behave[limited] = "429:1:1"  # one 429 with Retry-After 1 s, then live
+    server.behave[other] = "live"
+    a, b = verify_findings([finding("KG101", limited), finding("KG101", other)], RULES,
+                           per_host=1)
+    assert a.verification.state is S.VERIFIED and b.verification.state is S.VERIFIED
+    first, second, third = server.received
+    assert [_key_of(r.path, r.headers, r.body) for r in (first, second, third)] == [
+        limited, other, limited]
+    # The other key was asked while the first slept, not after its second answer.
+    assert second.at - first.at < 0.5
+    assert third.at - first.at >= 0.95
+
+
+def test_bad_deadline_is_a_config_error(fakes: FakeKeys) -> None:
+    with pytest.raises(VerifyConfigError, match="deadline > 0"):
+        verify_findings([finding("KG101", fakes.ionq_key())], RULES, deadline=0)
+
+
+def test_cli_verify_deadline(project: Project, server: Emulator) -> None:
+    server.behave[project.keys["ionq_live"]] = "hang"
+    start = time.monotonic()
+    code, out, err = keyguard("scan", "--verify", "--verify-deadline", "1", "--verify-timeout",
+                              "20", "--verify-per-host", "2", "--select", "KG101", ".",
+                              cwd=project.root)
+    assert time.monotonic() - start < 15
+    assert code == 1, err
+    [line] = [x for x in out.splitlines() if x.startswith("a.py:")]
+    assert "[unknown: not answered within the verification deadline (1 s)]" in line
+    assert "[unverified: HTTP 401" in next(x for x in out.splitlines() if x.startswith("b.py:"))
     _no_secret(project, out, err)

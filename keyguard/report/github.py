@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from urllib.parse import unquote
 
 from keyguard.model import Finding, Severity
-from keyguard.report._scrub import scrub, secret_map
+from keyguard.report._scrub import Scrubber
 from keyguard.report.sarif import LIVE_STATES, artifact_uri
 
 
@@ -39,12 +39,12 @@ def command_for(finding: Finding) -> str:
     return "warning" if finding.severity == Severity.LOW else "notice"
 
 
-def _annotation(finding: Finding, secrets: dict[str, str], cwd: str | None) -> str:
+def _annotation(finding: Finding, scrubber: Scrubber, cwd: str | None) -> str:
     loc = finding.location
     line, col, end_line, end_col = finding.raw_region()
     # The annotation's file is the repository-relative path GitHub knows the file by.
     uri = artifact_uri(loc.path, cwd)
-    path = loc.path if uri.startswith("file:") else unquote(uri)
+    path = loc.path if uri.startswith("file:") else unquote(uri, errors="surrogateescape")
     title = f"{finding.rule_id} {finding.title}"
     message = finding.message or f"{finding.title} ({finding.secret.redacted})."
     if loc.cell is not None:
@@ -58,12 +58,16 @@ def _annotation(finding: Finding, secrets: dict[str, str], cwd: str | None) -> s
         # GitHub's check annotations accept columns only on a single-line range.
         props += [("col", str(col)), ("endColumn", str(end_col))]
     props.append(("title", title))
-    rendered = ",".join(f"{k}={escape_property(scrub(v, secrets))}" for k, v in props)
-    return f"::{command_for(finding)} {rendered}::{escape_data(scrub(message, secrets))}"
+    # The file is a location GitHub resolves: only the run's secrets are redacted there.
+    rendered = ",".join(
+        f"{k}={escape_property(scrubber.location(v) if k == 'file' else scrubber.text(v))}"
+        for k, v in props
+    )
+    return f"::{command_for(finding)} {rendered}::{escape_data(scrubber.text(message))}"
 
 
 def render_github(findings: Sequence[Finding], *, cwd: str | None = None) -> str:
     """Workflow commands for `findings`, sorted, one per line (empty string when none)."""
-    secrets = secret_map(findings)
+    scrubber = Scrubber(findings)
     ordered = sorted(findings, key=lambda f: (f.sort_key(), f.fingerprint))
-    return "".join(_annotation(f, secrets, cwd) + "\n" for f in ordered)
+    return "".join(_annotation(f, scrubber, cwd) + "\n" for f in ordered)

@@ -5,7 +5,9 @@ has rule, provider, kind, title, severity, confidence, path, line, column, end_l
 end_column (1-based, end exclusive), cell (0-based, notebooks), cell_line, part,
 output_index, raw_line, raw_column (position in the file itself), message, context, env_var,
 fingerprint, fixable, verification, verification_detail, and secret: redacted
-("ab12…(44 chars)") unless `show_secrets` is set.
+("ab12…(44 chars)") unless `show_secrets` is set. Text fields (path, message, summary notes
+and errors, ...) pass through `Scrubber`: key-shaped tokens redacted unless `show_secrets`,
+control characters and undecodable bytes of file names escaped (`\x1b`, `\xff`).
 """
 
 from __future__ import annotations
@@ -16,12 +18,26 @@ from typing import Any
 
 from keyguard import __version__
 from keyguard.model import Finding
+from keyguard.redact import escape_controls
+from keyguard.report._scrub import Scrubber
 
 SCHEMA_VERSION = 1
 
 
-def finding_to_dict(finding: Finding, *, show_secrets: bool = False) -> dict[str, Any]:
+# Fields whose values are not text for people: never rewritten by the scrubber.
+_KEEP = frozenset({"fingerprint", "secret"})
+
+
+def finding_to_dict(finding: Finding, *, show_secrets: bool = False,
+                    scrubber: Scrubber | None = None) -> dict[str, Any]:
+    """One finding as a JSON object; every text field (path, message, ...) scrubbed."""
+    scrubber = scrubber or Scrubber([finding], show_secrets=show_secrets)
+    return scrubber.tree(_raw_dict(finding, show_secrets), _KEEP)
+
+
+def _raw_dict(finding: Finding, show_secrets: bool) -> dict[str, Any]:
     loc = finding.location
+    secret = finding.secret.reveal() if show_secrets else finding.secret.redacted
     return {
         "rule": finding.rule_id,
         "provider": finding.provider,
@@ -47,7 +63,8 @@ def finding_to_dict(finding: Finding, *, show_secrets: bool = False) -> dict[str
         "fixable": finding.fixable,
         "verification": finding.verification.state.value,
         "verification_detail": finding.verification.detail,
-        "secret": finding.secret.reveal() if show_secrets else finding.secret.redacted,
+        # Escaped even with --show-secrets: a value with a surrogate escape is no UTF-8.
+        "secret": escape_controls(secret),
     }
 
 
@@ -58,10 +75,13 @@ def render_json(
     show_secrets: bool = False,
 ) -> str:
     """The whole report as indented JSON with a trailing newline."""
+    scrubber = Scrubber(findings, show_secrets=show_secrets)
     document = {
         "version": SCHEMA_VERSION,
         "tool": {"name": "keyguard", "version": __version__},
-        "findings": [finding_to_dict(f, show_secrets=show_secrets) for f in findings],
-        "summary": dict(summary),
+        "findings": [finding_to_dict(f, show_secrets=show_secrets, scrubber=scrubber)
+                     for f in findings],
+        # Notes, errors and reasons may quote file names or values: scrubbed like messages.
+        "summary": scrubber.tree(dict(summary), _KEEP),
     }
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -6,8 +6,9 @@ ruleId, message, one physical location with a repo-relative uri and a full 1-bas
 partialFingerprints), plus `security-severity` so alerts rank as security results.
 
 Never the secret: no `snippet`, no `contextRegion`, messages are the findings' redacted
-texts, and the whole log is scrubbed of raw secret values before it is serialised
-(gitleaks' SARIF writer puts the raw secret in `region.snippet.text`; keyguard must not).
+texts, and the whole log is scrubbed before it is serialised (`report._scrub.Scrubber`: the
+run's real secrets everywhere, key shapes and control characters in every text; gitleaks'
+SARIF writer puts the raw secret in `region.snippet.text`; keyguard must not).
 
 Every log carries one `invocations` entry: `executionSuccessful` is false when the scan did
 not complete (a path that does not exist, a directory that cannot be read), so a consumer
@@ -31,12 +32,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from keyguard import REPOSITORY_URL
 from keyguard.advice import Facts, behaviour, help_texts, precision
 from keyguard.model import Finding, Severity, VerificationState
-from keyguard.report._scrub import scrub, secret_map
+from keyguard.report._scrub import Scrubber
 from keyguard.rulepack import Rule, RuleSet
 
 SARIF_VERSION = "2.1.0"
@@ -172,7 +173,8 @@ def artifact_uri(path: str, cwd: str | None = None) -> str:
         rel = absolute.relative_to(base)
     except ValueError:
         return absolute.as_uri()
-    return quote(PurePosixPath(*rel.parts).as_posix(), safe="/")
+    # surrogateescape: the bytes of a file name that is not UTF-8 become %XX, not an error.
+    return quote(PurePosixPath(*rel.parts).as_posix(), safe="/", errors="surrogateescape")
 
 
 def _region(finding: Finding) -> dict[str, int]:
@@ -230,14 +232,34 @@ def _result(finding: Finding, rule_index: int, uri: str, occurrence: int) -> dic
     }
 
 
-def _scrub_tree(node: Any, secrets: dict[str, str]) -> Any:
+def _scrub_tree(node: Any, scrubber: Scrubber) -> Any:
+    """Every string through `scrubber`: URIs as machine locations (re-quoted when a secret
+    was redacted in one), fingerprints untouched, all other text as human text."""
     if isinstance(node, str):
-        return scrub(node, secrets)
-    if isinstance(node, dict):
-        return {k: _scrub_tree(v, secrets) for k, v in node.items()}
+        return scrubber.text(node)
     if isinstance(node, list):
-        return [_scrub_tree(v, secrets) for v in node]
-    return node
+        return [_scrub_tree(v, scrubber) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "partialFingerprints":
+            out[key] = value
+        elif key == "uri" and isinstance(value, str):
+            out[key] = _scrub_uri(value, scrubber)
+        else:
+            out[key] = _scrub_tree(value, scrubber)
+    return out
+
+
+def _scrub_uri(uri: str, scrubber: Scrubber) -> str:
+    """A URI is percent-encoded (no control character survives in it): only a secret of the
+    run in the decoded path is redacted, and the result encoded again."""
+    plain = unquote(uri, errors="surrogateescape")
+    cleaned = scrubber.scrub(plain)
+    if cleaned == plain:
+        return uri
+    return quote(cleaned, safe="/:", errors="surrogateescape")
 
 
 def _notification(level: str, text: str, path: str | None, root: str | None) -> dict[str, Any]:
@@ -274,9 +296,16 @@ def build_sarif(
     """The SARIF log as a dict (see `render_sarif`)."""
     rule_ids = sorted(set(ruleset.rules) | {f.rule_id for f in findings})
     rules = []
+    names: set[str] = set()
     for rid in rule_ids:
         if rid in ruleset.rules:
-            rules.append(_rule_descriptor(ruleset.rules[rid], ruleset))
+            descriptor = _rule_descriptor(ruleset.rules[rid], ruleset)
+            # Two rules of one kind and type (a provider's current and older key shape):
+            # the later id keeps the name unique, as GitHub requires.
+            if descriptor["name"] in names:
+                descriptor["name"] += rid
+            names.add(descriptor["name"])
+            rules.append(descriptor)
         else:  # a finding of a rule outside the ruleset (should not happen): still valid SARIF
             rules.append({
                 "id": rid, "name": rid, "shortDescription": {"text": rid},
@@ -317,7 +346,7 @@ def build_sarif(
             }
         ],
     }
-    return _scrub_tree(log, secret_map(findings))
+    return _scrub_tree(log, Scrubber(findings))
 
 
 def render_sarif(

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 import click
 
 from keyguard.model import Finding, Severity, VerificationState
+from keyguard.redact import escape_controls
+from keyguard.report._scrub import Scrubber
 
 _SEVERITY_COLOUR = {
     Severity.CRITICAL: "red",
@@ -21,26 +23,33 @@ _SEVERITY_COLOUR = {
 }
 
 
-def render_finding(finding: Finding, *, color: bool = False, show_secret: bool = False) -> str:
-    """One line for one finding. The secret appears only with `show_secret`."""
-    loc = finding.location.display()
+def render_finding(finding: Finding, *, color: bool = False, show_secret: bool = False,
+                   scrubber: Scrubber | None = None) -> str:
+    """One line for one finding. The secret appears only with `show_secret`; the path, the
+    message and the verification detail pass through `scrubber` (default: one made from
+    this finding), so a crafted file name cannot carry a key or a control character."""
+    scrubber = scrubber or Scrubber([finding], show_secrets=show_secret)
+    loc = scrubber.text(finding.location.display())
     rule = finding.rule_id
     if color:
         loc = click.style(loc, bold=True)
         rule = click.style(rule, fg=_SEVERITY_COLOUR[finding.severity], bold=True)
-    line = f"{loc}: {rule} {finding.message}"
+    line = f"{loc}: {rule} {scrubber.text(finding.message)}"
     extras = [f"[{finding.severity.label}]"]
     if finding.verification.state is not VerificationState.NOT_CHECKED:
         state = finding.verification.state.value
         if finding.verification.detail:
-            state += f": {finding.verification.detail}"
+            state += f": {scrubber.text(finding.verification.detail)}"
         extras.append(f"[{state}]")
     if finding.is_secret:  # a notice (KG205) matched code, not a key: nothing to redact
-        extras.append(f"[{finding.secret.reveal() if show_secret else finding.secret.redacted}]")
+        secret = finding.secret.reveal() if show_secret else finding.secret.redacted
+        extras.append(f"[{escape_controls(secret)}]")
     return f"{line} {' '.join(extras)}"
 
 
 def render_text(findings: Sequence[Finding], *, color: bool = False, show_secrets: bool = False) -> str:
     """All findings, one per line, with a trailing newline when there are any."""
-    lines = [render_finding(f, color=color, show_secret=show_secrets) for f in findings]
+    scrubber = Scrubber(findings, show_secrets=show_secrets)
+    lines = [render_finding(f, color=color, show_secret=show_secrets, scrubber=scrubber)
+             for f in findings]
     return "\n".join(lines) + ("\n" if lines else "")
