@@ -13,7 +13,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TextIO
 
-# A bar appears only after this many seconds: short scans print nothing.
+# A bar appears only after this many seconds: short scans print nothing
+# (KEYGUARD_PROGRESS_DELAY overrides it, for tests and demos).
 DELAY_SECONDS = 0.5
 
 
@@ -27,6 +28,13 @@ def wanted(stream: TextIO | None = None, *, quiet: bool = False) -> bool:
         return bool(isatty and isatty())
     except (OSError, ValueError):
         return False
+
+
+def _delay() -> float:
+    try:
+        return max(float(os.environ.get("KEYGUARD_PROGRESS_DELAY", DELAY_SECONDS)), 0.0)
+    except ValueError:
+        return DELAY_SECONDS
 
 
 class Progress:
@@ -47,19 +55,28 @@ class Progress:
                 self.sizes[path] = 0
         self.total_files = len(files)
         self.done = 0
+        # A terminal that reports no size (a bare pty) would get a bar zero columns wide, or
+        # none at all (tqdm hides bars below the last of zero rows).
+        try:
+            width, height = os.get_terminal_size(self.stream.fileno())
+        except (AttributeError, OSError, ValueError):
+            width = height = 0
         self.bar = tqdm(
             total=sum(self.sizes.values()), unit="B", unit_scale=True, unit_divisor=1024,
-            file=self.stream, delay=DELAY_SECONDS, leave=False, dynamic_ncols=True,
-            desc="keyguard", bar_format="{desc}: {postfix} {percentage:3.0f}%|{bar}| "
-            "{n_fmt}B/{total_fmt}B [{elapsed}<{remaining}, {rate_fmt}]",
+            file=self.stream, delay=_delay(), leave=False, ncols=width or 80,
+            nrows=height or 24, dynamic_ncols=bool(width),
+            desc=self._counts(), bar_format="{desc} {percentage:3.0f}%|{bar}| "
+            "{n_fmt}{unit}/{total_fmt}{unit} [{elapsed}<{remaining}, {rate_fmt}]",
         )
-        self.bar.set_postfix_str(f"0/{self.total_files} files", refresh=False)
+
+    def _counts(self) -> str:
+        return f"keyguard: {self.done}/{self.total_files} files"
 
     def advance(self, path: str) -> None:
         if self.bar is None:
             return
         self.done += 1
-        self.bar.set_postfix_str(f"{self.done}/{self.total_files} files", refresh=False)
+        self.bar.set_description_str(self._counts(), refresh=False)
         self.bar.update(self.sizes.get(path, 0))
 
     def close(self) -> None:
