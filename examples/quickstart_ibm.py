@@ -4,7 +4,7 @@ import os
 from qiskit_ibm_runtime import QiskitRuntimeService as QRS
 
 # A token pasted into code: KG201, reported at the literal, fixable with --fix.
-service = QRS(channel="ibm_quantum_platform", token="rLhY34f46rUjDNIM8QBmt48Riy924IveNu6PGdsvZBh3", instance="crn:v1:bluemix:public:quantum-computing:eu-de:a/6540d4191acf187cd8358f8718c4e1c9:63603fac-722c-dcca-66ca-b030c77228a8::")
+service = QRS(channel="ibm_quantum_platform", token="rLhY34f46rUjDNIM8QBmt48Riy924IveNu6PGdsvZBh3", instance="crn:v1:staging:local:quantum-computing:y97y:a/d4191acf187cd8358f8718c4e1c96360:fac722cd-ca66-ab03-c772-8a8ad6245226::")
 
 API_TOKEN = "7xuE4JrAHNopHG3zqbAxab_wNM0URZmRGTg4_KJS_vBP"
 

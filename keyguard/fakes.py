@@ -1,12 +1,26 @@
-"""Fake credentials of the right shapes, generated at run time from a seed.
+"""Fake credentials of the right shapes, generated at run time from a seed and the rule packs.
 
 keyguard's own repository stores no key-shaped literal (so scanning it, with keyguard or any
 other scanner, is clean): tests, rule-pack examples, benchmarks and the `examples/` folder
-build their keys here. None of these values was ever issued by a provider.
+build their keys here. The values come from a seeded pseudo-random generator and were never
+issued by any provider; for a 32-character base62 key the chance that one equals an issued
+key is about 2^-190.
 
-Template markers in rule-pack examples: {{ionq_key}}, {{ibm_key}}, {{legacy_token}},
-{{iam_jwt}}, {{crn}} (a fresh value each time a marker appears, unless it is numbered like
-{{ibm_key:1}}, which repeats the same value for the same number).
+Which fakes exist is pack data: each pack declares its markers in `[fake.NAME]` tables
+(docs/rule-packs.md, "Fake keys"), one of
+
+  rule = "KG401"                       generated from that rule's regex (its `secret` group),
+                                       as gitleaks' `regen` does, then checked against the rule
+  alphabet = "hex" / length = 40       random characters; optional prefix, suffix, mixed = true
+                                       (both letter cases and two digits)
+  jwt = { claims = {...}, header = {...} }   an unsigned-looking JWT with these claims, a random
+                                       `jti` and a random signature of `signature_length` chars
+  template = "_T_{{quandela_jwt}}"     other markers composed with fixed text
+
+Markers in example code: {{NAME}} is a fresh value each time; {{NAME:1}} repeats the same value
+for the same number. `FakeKeys(seed).NAME()` returns one value (tests), `render(template,
+fakes)` fills a template. The same seed gives the same values, so examples are reproducible.
+Unknown markers and bad declarations are `RulePackError`s naming the file and key.
 """
 
 from __future__ import annotations
@@ -16,40 +30,193 @@ import json
 import random
 import re
 import string
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from keyguard.rulepack import Rule, RuleSet
 
 BASE62 = string.ascii_letters + string.digits
 BASE64URL = BASE62 + "-_"
 HEX = "0123456789abcdef"
+ALPHABETS = {
+    "hex": HEX,
+    "HEX": HEX.upper(),
+    "digits": string.digits,
+    "lower": string.ascii_lowercase,
+    "upper": string.ascii_uppercase,
+    "base62": BASE62,
+    "lower-alnum": string.ascii_lowercase + string.digits,
+    "upper-alnum": string.ascii_uppercase + string.digits,
+    "base64": BASE62 + "+/",
+    "base64url": BASE64URL,
+    "base32": string.ascii_uppercase + "234567",
+}
+MARKER = re.compile(r"\{\{([a-z][a-z0-9_]*)(?::([0-9]+))?\}\}")
+_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+_SPEC_KEYS = {"rule", "alphabet", "length", "prefix", "suffix", "mixed", "jwt", "template",
+              "signature_length", "description"}
+_TRIES = 200
+
+
+@dataclass(frozen=True)
+class FakeSpec:
+    """One declared marker: how to generate its values (see the module docstring)."""
+
+    name: str
+    where: str  # "rules/x.toml [fake.name]", for error messages
+    rule: str | None = None
+    alphabet: str | None = None
+    length: int = 0
+    prefix: str = ""
+    suffix: str = ""
+    mixed: bool = False
+    jwt: Mapping[str, Any] | None = None
+    template: str | None = None
+    signature_length: int = 43
+    markers: tuple[str, ...] = field(default=())
+
+
+def parse_fake_specs(table: Any, path: str) -> tuple[FakeSpec, ...]:
+    """The `[fake.*]` tables of one pack. Raises RulePackError naming file and key."""
+    from keyguard.rulepack import RulePackError
+
+    if not isinstance(table, dict):
+        raise RulePackError(f"{path}: 'fake' must be a table of [fake.NAME] tables")
+    specs = []
+    for name, spec in table.items():
+        where = f"{path} [fake.{name}]"
+        if not _NAME.match(name):
+            raise RulePackError(f"{where}: marker names are lower case, digits and '_'")
+        if not isinstance(spec, dict):
+            raise RulePackError(f"{where}: must be a table")
+        unknown = sorted(set(spec) - _SPEC_KEYS)
+        if unknown:
+            raise RulePackError(f"{where}: unknown key(s) {', '.join(map(repr, unknown))}")
+        kinds = [k for k in ("rule", "alphabet", "jwt", "template") if k in spec]
+        if len(kinds) != 1:
+            raise RulePackError(f"{where}: give exactly one of 'rule', 'alphabet', 'jwt', 'template'")
+        for key in ("rule", "prefix", "suffix", "template"):
+            if key in spec and not isinstance(spec[key], str):
+                raise RulePackError(f"{where}: {key!r} must be a string")
+        alphabet = spec.get("alphabet")
+        length = spec.get("length", 0)
+        if alphabet is not None:
+            if not isinstance(alphabet, str) or not alphabet:
+                raise RulePackError(f"{where}: 'alphabet' must be a name ({', '.join(ALPHABETS)}) or characters")
+            alphabet = ALPHABETS.get(alphabet, alphabet)
+            if not isinstance(length, int) or isinstance(length, bool) or not 1 <= length <= 4096:
+                raise RulePackError(f"{where}: 'length' must be an integer 1..4096")
+        elif "length" in spec:
+            raise RulePackError(f"{where}: 'length' goes with 'alphabet'")
+        jwt = spec.get("jwt")
+        if jwt is not None and (not isinstance(jwt, dict) or set(jwt) - {"claims", "header"}
+                                or not all(isinstance(v, dict) for v in jwt.values())):
+            raise RulePackError(f"{where}: 'jwt' must be a table with 'claims' and optional 'header' tables")
+        signature_length = spec.get("signature_length", 43)
+        if not isinstance(signature_length, int) or not 8 <= signature_length <= 1024:
+            raise RulePackError(f"{where}: 'signature_length' must be an integer 8..1024")
+        if not isinstance(spec.get("mixed", False), bool):
+            raise RulePackError(f"{where}: 'mixed' must be true or false")
+        template = spec.get("template")
+        specs.append(FakeSpec(
+            name=name,
+            where=where,
+            rule=spec.get("rule"),
+            alphabet=alphabet,
+            length=length,
+            prefix=spec.get("prefix", ""),
+            suffix=spec.get("suffix", ""),
+            mixed=spec.get("mixed", False),
+            jwt=jwt,
+            template=template,
+            signature_length=signature_length,
+            markers=tuple(m.group(1) for m in MARKER.finditer(template or "")),
+        ))
+    return tuple(specs)
+
+
+def check_fakes(packs: Iterable[Any], rules: Mapping[str, Rule], generate: Iterable[str] | None = None) -> None:
+    """Cross-pack checks at load time: unique marker names, declared markers only (in
+    examples and templates), `rule` naming a token rule, no template cycles; and the
+    declarations of the packs whose paths are in `generate` (default: all) must generate a
+    value, so a bad regex fails at load, not in a test. (The built-in packs' generation is
+    covered by the test suite: it stays off the pre-commit hook's path.)"""
+    from keyguard.rulepack import RulePackError
+
+    packs = tuple(packs)
+    specs: dict[str, FakeSpec] = {}
+    for pack in packs:
+        for spec in pack.fakes:
+            first = specs.get(spec.name)
+            # The same declaration twice is harmless (a pack copied from a built-in one);
+            # two different ones would make an example's keys depend on load order.
+            if first is not None and replace(first, where=spec.where) != spec:
+                raise RulePackError(f"{spec.where}: marker {spec.name!r} already declared differently in {first.where}")
+            specs.setdefault(spec.name, spec)
+    for spec in specs.values():
+        if spec.rule is not None:
+            rule = rules.get(spec.rule)
+            if rule is None or rule.regex is None:
+                raise RulePackError(f"{spec.where}: 'rule' must name a token or identifier rule, not {spec.rule!r}")
+        for marker in spec.markers:
+            if marker not in specs:
+                raise RulePackError(f"{spec.where}: template uses unknown marker {{{{{marker}}}}}")
+    for pack in packs:
+        for i, example in enumerate(pack.examples):
+            for text, key in ((example.code, "code"), (example.fixed or "", "fixed")):
+                for match in MARKER.finditer(text):
+                    if match.group(1) not in specs:
+                        raise RulePackError(
+                            f"{pack.path} [[example]] #{i + 1} {key}: unknown marker {match.group(0)}"
+                            " (declare it in a [fake.NAME] table)"
+                        )
+    generator = FakeKeys(0, _Catalog(specs, rules))
+    paths = None if generate is None else set(generate)
+    owner = {spec.name: pack.path for pack in packs for spec in pack.fakes}
+    for spec in specs.values():
+        if paths is not None and owner[spec.name] not in paths:
+            continue
+        try:
+            generator.make(spec.name)
+        except (ValueError, RecursionError) as exc:
+            raise RulePackError(f"{spec.where}: cannot generate a value: {exc}") from None
+
+
+@dataclass(frozen=True)
+class _Catalog:
+    specs: Mapping[str, FakeSpec]
+    rules: Mapping[str, Rule]
+
+
+def _catalog(ruleset: RuleSet | None) -> _Catalog:
+    if ruleset is None:
+        from keyguard.rulepack import load_ruleset
+
+        ruleset = load_ruleset()
+    return _Catalog({s.name: s for p in ruleset.packs for s in p.fakes}, ruleset.rules)
 
 
 class FakeKeys:
-    """Seeded generator. Every key has both letter cases and passes the entropy floors."""
+    """Seeded generator of the markers the packs declare.
 
-    def __init__(self, seed: int | str = 0) -> None:
+    `FakeKeys(seed).make("dwave_token")` or `FakeKeys(seed).dwave_token()`; `ruleset` defaults
+    to the built-in packs. Same seed, same sequence of values.
+    """
+
+    def __init__(self, seed: int | str = 0, ruleset: RuleSet | _Catalog | None = None) -> None:
         self._rng = random.Random(seed)
+        self._catalog = ruleset if isinstance(ruleset, _Catalog) else _catalog(ruleset)
 
-    def _mixed(self, alphabet: str, length: int) -> str:
-        while True:
-            value = "".join(self._rng.choice(alphabet) for _ in range(length))
-            if (
-                any(c.isupper() for c in value)
-                and any(c.islower() for c in value)
-                and sum(c.isdigit() for c in value) >= 2
-                and len(set(value)) >= length // 2
-            ):
-                return value
+    def __getattr__(self, name: str) -> Callable[[], str]:
+        if name.startswith("_") or name not in self._catalog.specs:
+            raise AttributeError(name)
+        return lambda: self.make(name)
 
-    def ionq_key(self) -> str:
-        """32 characters [A-Za-z0-9] (IonQ API key shape, research 1.1)."""
-        return self._mixed(BASE62, 32)
-
-    def ibm_key(self) -> str:
-        """44 characters [A-Za-z0-9_-] (IBM Cloud API key shape, research 2.1)."""
-        return self._mixed(BASE64URL, 44)
-
-    def legacy_token(self) -> str:
-        """128 lowercase hex (legacy IBM Quantum token shape, research 3.1)."""
-        return "".join(self._rng.choice(HEX) for _ in range(128))
+    @property
+    def markers(self) -> tuple[str, ...]:
+        return tuple(sorted(self._catalog.specs))
 
     def hex(self, length: int) -> str:
         return "".join(self._rng.choice(HEX) for _ in range(length))
@@ -58,30 +225,59 @@ class FakeKeys:
         h = self.hex(32)
         return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
-    def crn(self) -> str:
-        """An IBM Quantum instance CRN (IBM Cloud CRN grammar, research 4.1)."""
-        region = self._rng.choice(["us-east", "eu-de"])
-        return f"crn:v1:bluemix:public:quantum-computing:{region}:a/{self.hex(32)}:{self.uuid()}::"
+    def make(self, name: str, _depth: int = 0) -> str:
+        """One value for marker `name`. ValueError for an unknown marker."""
+        spec = self._catalog.specs.get(name)
+        if spec is None:
+            raise ValueError(f"no fake generator for {name!r} (declare [fake.{name}] in a pack)")
+        if _depth > 8:
+            raise ValueError(f"template markers nest too deep at {name!r}")
+        if spec.template is not None:
+            return MARKER.sub(lambda m: self.make(m.group(1), _depth + 1), spec.template)
+        if spec.jwt is not None:
+            return self._jwt(spec)
+        if spec.alphabet is not None:
+            return spec.prefix + self._chars(spec.alphabet, spec.length, spec.mixed) + spec.suffix
+        rule = self._catalog.rules[spec.rule or ""]
+        return spec.prefix + self._from_rule(rule, spec.mixed) + spec.suffix
 
-    def iam_jwt(self) -> str:
-        """A JWT shaped like an IBM IAM access token (unsigned, random signature)."""
+    # -- generators ---------------------------------------------------------------------------
+    def _chars(self, alphabet: str, length: int, mixed: bool) -> str:
+        for _ in range(_TRIES):
+            value = "".join(self._rng.choice(alphabet) for _ in range(length))
+            if not mixed or _is_mixed(value):
+                return value
+        raise ValueError("no value with both letter cases and two digits from this alphabet")
 
-        def b64(obj: dict[str, object]) -> str:
+    def _jwt(self, spec: FakeSpec) -> str:
+        def b64(obj: Mapping[str, Any]) -> str:
             raw = json.dumps(obj, separators=(",", ":")).encode()
             return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
 
-        header = b64({"kid": str(self._rng.randrange(10**8)), "alg": "RS256"})
-        payload = b64({"iam_id": "IBMid-" + self._mixed(BASE62, 10), "iss": "https://iam.cloud.ibm.com/identity"})
-        return f"{header}.{payload}.{self._mixed(BASE64URL, 86)}"
+        assert spec.jwt is not None
+        header = {"alg": "HS256", "typ": "JWT", **spec.jwt.get("header", {})}
+        claims = {**spec.jwt.get("claims", {}), "jti": self.uuid()}
+        return f"{b64(header)}.{b64(claims)}.{self._chars(BASE64URL, spec.signature_length, True)}"
 
-    def make(self, kind: str) -> str:
-        try:
-            return getattr(self, kind)()
-        except AttributeError:
-            raise ValueError(f"no fake generator for {kind!r}") from None
+    def _from_rule(self, rule: Rule, mixed: bool) -> str:
+        from keyguard.detect.filters import is_placeholder, is_plausible_token
 
-
-MARKER = re.compile(r"\{\{(ionq_key|ibm_key|legacy_token|iam_jwt|crn)(?::([0-9]+))?\}\}")
+        assert rule.regex is not None
+        tree = _secret_group(rule.regex)
+        for _ in range(_TRIES):
+            value = _Regen(self._rng).emit(tree)
+            match = rule.regex.search(f" {value} ")
+            if (
+                match is not None
+                and match.group("secret") == value
+                and (not mixed or _is_mixed(value))
+                and (rule.type != "token" or (
+                    is_plausible_token(value, min_entropy=rule.min_entropy, mixed_case=rule.mixed_case)
+                    and not is_placeholder(value)
+                ))
+            ):
+                return value
+        raise ValueError(f"rule {rule.id}'s regex gives no value that passes the rule's own checks")
 
 
 def render(template: str, fakes: FakeKeys) -> tuple[str, list[str]]:
@@ -99,3 +295,111 @@ def render(template: str, fakes: FakeKeys) -> tuple[str, list[str]]:
         return value
 
     return MARKER.sub(sub, template), values
+
+
+def _is_mixed(value: str) -> bool:
+    return (
+        any(c.isupper() for c in value)
+        and any(c.islower() for c in value)
+        and sum(c.isdigit() for c in value) >= 2
+        and len(set(value)) >= min(len(value) // 2, 20)
+    )
+
+
+# -- regex -> random string (the stdlib's own regex parser, like gitleaks' regen) -------------
+def _secret_group(pattern: re.Pattern[str]) -> Any:
+    from re import _parser  # private but stable since 3.11 (sre_parse before)
+
+    tree = _parser.parse(pattern.pattern, pattern.flags)
+    index = pattern.groupindex["secret"]
+    found = _find_group(tree, index)
+    if found is None:  # pragma: no cover - rulepack guarantees the group
+        raise ValueError("no 'secret' group")
+    return found
+
+
+def _find_group(items: Any, index: int) -> Any:
+    from re import _constants as c
+
+    for op, av in items:
+        if op is c.SUBPATTERN:
+            if av[0] == index:
+                return av[3]
+            found = _find_group(av[3], index)
+        elif op is c.BRANCH:
+            found = next((f for f in (_find_group(b, index) for b in av[1]) if f is not None), None)
+        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            found = _find_group(av[2], index)
+        elif op in (c.ASSERT, c.ASSERT_NOT):
+            found = _find_group(av[1], index)
+        else:
+            found = None
+        if found is not None:
+            return found
+    return None
+
+
+class _Regen:
+    """Emits one random string matching a parsed regex (no backreferences, lookarounds
+    skipped; an open-ended repeat adds up to 8 beyond its minimum)."""
+
+    _PRINTABLE = string.ascii_letters + string.digits + "-_."
+
+    def __init__(self, rng: random.Random) -> None:
+        self.rng = rng
+
+    def emit(self, items: Any) -> str:
+        from re import _constants as c
+
+        out: list[str] = []
+        for op, av in items:
+            if op is c.LITERAL:
+                out.append(chr(av))
+            elif op is c.NOT_LITERAL:
+                out.append(self.rng.choice([ch for ch in self._PRINTABLE if ord(ch) != av]))
+            elif op is c.ANY:
+                out.append(self.rng.choice(self._PRINTABLE))
+            elif op is c.IN:
+                out.append(self.rng.choice(self._charset(av)))
+            elif op is c.SUBPATTERN:
+                out.append(self.emit(av[3]))
+            elif op is c.BRANCH:
+                out.append(self.emit(self.rng.choice(av[1])))
+            elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+                low, high, body = av
+                high = low + 8 if high is c.MAXREPEAT else high
+                out.extend(self.emit(body) for _ in range(self.rng.randint(low, high)))
+            elif op is c.ATOMIC_GROUP:
+                out.append(self.emit(av))
+            elif op in (c.ASSERT, c.ASSERT_NOT, c.AT):
+                continue
+            else:
+                raise ValueError(f"regex construct {op} is not supported for generated fakes")
+        return "".join(out)
+
+    def _charset(self, items: Any) -> str:
+        from re import _constants as c
+
+        chars: set[str] = set()
+        negate = False
+        categories = {
+            c.CATEGORY_DIGIT: string.digits,
+            c.CATEGORY_WORD: string.ascii_letters + string.digits + "_",
+            c.CATEGORY_SPACE: " ",
+        }
+        for op, av in items:
+            if op is c.NEGATE:
+                negate = True
+            elif op is c.LITERAL:
+                chars.add(chr(av))
+            elif op is c.RANGE:
+                chars.update(chr(x) for x in range(av[0], av[1] + 1))
+            elif op is c.CATEGORY and av in categories:
+                chars.update(categories[av])
+            else:
+                raise ValueError(f"character class item {op} {av} is not supported for generated fakes")
+        if negate:
+            chars = set(self._PRINTABLE) - chars
+        if not chars:
+            raise ValueError("empty character class")
+        return "".join(sorted(chars))

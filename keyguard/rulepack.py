@@ -193,6 +193,8 @@ class RulePack:
     call_sites: tuple[CallSite, ...]
     assignments: tuple[AssignmentRule, ...]
     examples: tuple[Example, ...]
+    # `[fake.NAME]` marker declarations (keyguard.fakes.FakeSpec): fake keys for examples/tests.
+    fakes: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -494,7 +496,7 @@ def parse_pack(text: str, path: str) -> RulePack:
         raise RulePackError(f"{path}: invalid TOML: {exc}") from None
     _check_keys(
         data,
-        {"schema", "provider", "rule", "call_site", "assignment", "example", "credential_file"},
+        {"schema", "provider", "rule", "call_site", "assignment", "example", "credential_file", "fake"},
         path,
     )
     if data.get("schema") != 1:
@@ -568,7 +570,10 @@ def parse_pack(text: str, path: str) -> RulePack:
                 fixed=fixed if isinstance(fixed, str) else None,
             )
         )
-    return RulePack(path, provider, rules, call_sites, tuple(assignments), tuple(examples))
+    from keyguard.fakes import parse_fake_specs
+
+    fakes = parse_fake_specs(data.get("fake", {}), path)
+    return RulePack(path, provider, rules, call_sites, tuple(assignments), tuple(examples), fakes)
 
 
 def build_ruleset(packs: Iterable[RulePack]) -> RuleSet:
@@ -600,35 +605,18 @@ def build_ruleset(packs: Iterable[RulePack]) -> RuleSet:
     return ruleset
 
 
-_MARKER_TEXT = re.compile(r"\{\{([^{}\n]*)\}\}")
-
-
 def _check_markers(ruleset: RuleSet) -> None:
-    """Every `{{marker}}` in an example must be one the fake-key generator can fill.
-
-    The generator (keyguard.fakes) says which: `known_markers(ruleset)` when it offers one
-    (markers derived from the packs), else its `MARKER` pattern.
-    """
+    """Every `{{marker}}` in an example (and in a fake template) must be declared by a pack's
+    `[fake.NAME]` table; the declarations must generate values (keyguard.fakes.check_fakes).
+    GitHub Actions' `${{ secrets.X }}` is not a marker (marker names are `[a-z][a-z0-9_]*`)."""
     # The built-in packs' examples run as tests; checking them again on every run would import
     # the generator (~10 ms of a pre-commit run).
-    packs = [pack for pack in ruleset.packs if pack.path not in _trusted_paths]
-    if not packs:
+    untrusted = [pack.path for pack in ruleset.packs if pack.path not in _trusted_paths]
+    if not untrusted:
         return
-    from keyguard import fakes
+    from keyguard.fakes import check_fakes
 
-    known = getattr(fakes, "known_markers", None)
-    names = known(ruleset) if known is not None else None
-    for pack in packs:
-        for i, ex in enumerate(pack.examples):
-            for match in _MARKER_TEXT.finditer(ex.code + "\n" + (ex.fixed or "")):
-                marker = match.group(0)
-                name = match.group(1).split(":", 1)[0].strip()
-                ok = name in names if names is not None else bool(fakes.MARKER.fullmatch(marker))
-                if not ok:
-                    raise RulePackError(
-                        f"{pack.path} [[example]] #{i + 1} ({ex.name}): unknown marker {marker}"
-                        " (docs/rule-packs.md lists the markers)"
-                    )
+    check_fakes(ruleset.packs, ruleset.rules, generate=untrusted)
 
 
 def builtin_pack_paths() -> list[Path]:

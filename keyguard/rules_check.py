@@ -43,7 +43,7 @@ def check_examples(ruleset: RuleSet, packs: Sequence[RulePack]) -> list[ExampleR
         for i, example in enumerate(pack.examples, 1):
             result = ExampleResult(pack, i, example)
             try:
-                code, _values = render(example.code.lstrip("\n"), FakeKeys(example.name))
+                code, _values = render(example.code.lstrip("\n"), FakeKeys(example.name, ruleset))
                 _check_one(result, code, engine, ruleset)
             except Exception as exc:  # a broken example is a failure, never a crash
                 result.failures.append(f"error while checking: {type(exc).__name__}: {exc}")

@@ -108,7 +108,7 @@ class Engine:
                 named = f"{callee} {cs.when_first_arg_startswith or ''}".lower()
                 if not any(k in named for k in own):
                     keywords.add(callee.split(".")[0].lower())
-        prefilter = None if unanchored else tuple(sorted(keywords))
+        prefilter = None if unanchored else _without_superstrings(keywords)
         return cls(ruleset, selected, token_rules, prefilter)
 
     @cached_property
@@ -138,19 +138,49 @@ class Engine:
         return PythonDetector(self.ruleset, self.selected)
 
     @cached_property
-    def _prefilter_pattern(self) -> re.Pattern[bytes]:
-        # One alternation: a quantum file names a keyword early, and the search stops there
-        # (a `bytes in` per keyword read every file up to a dozen times: 5x slower).
-        keywords = sorted({k.encode() for k in self.prefilter or ()}, key=lambda k: (-len(k), k))
-        return re.compile(b"|".join(re.escape(k) for k in keywords))
+    def _prefilter_pattern(self) -> re.Pattern[bytes] | None:
+        return None if self.prefilter is None else re.compile(keyword_trie(self.prefilter).encode())
 
     def passes_prefilter(self, lowered: bytes) -> bool:
-        """Whether the lower-cased bytes contain any prefilter keyword."""
-        if self.prefilter is None:
-            return True
-        if not self.prefilter:
-            return False
-        return self._prefilter_pattern.search(lowered) is not None
+        """Whether the lower-cased file holds any prefilter keyword. One pass of a trie-shaped
+        regex (one branch per position) stops at the first keyword: with the ~60 keywords of
+        the built-in packs it is 12x faster on quantum code than one `in` per keyword, and on
+        text holding none 5x faster than a flat alternation of the keywords (bench/packs_cost.py;
+        measured on 20 MB: 1.7 s against 9.1 s)."""
+        pattern = self._prefilter_pattern
+        return pattern is None or pattern.search(lowered) is not None
+
+
+def keyword_trie(words: Iterable[str]) -> str:
+    """Regex source matching any of `words`, shaped as a trie (`q(?:br_|cs|i(?:_|rc))`): sre
+    then tries one branch per position instead of every word. Compile it as str or bytes."""
+    trie: dict[str, dict] = {}
+    for word in words:
+        node = trie
+        for char in word:
+            node = node.setdefault(char, {})
+        node[""] = {}
+
+    def build(node: dict[str, dict]) -> str:
+        ends = "" in node
+        branches = [re.escape(ch) + build(sub) for ch, sub in sorted(node.items()) if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        return "(?:" + body + ")?" if ends else body
+
+    return build(trie) or "(?!)"
+
+
+def _without_superstrings(keywords: set[str]) -> tuple[str, ...]:
+    """The keywords minus those containing another one (`qi_token` goes when `token` is
+    there): same verdict, one `in` pass per file fewer for each. Sorted, for stable output."""
+    ordered = sorted(keywords, key=len)
+    kept: list[str] = []
+    for word in ordered:
+        if not any(short in word for short in kept):
+            kept.append(word)
+    return tuple(sorted(kept))
 
 
 @lru_cache(maxsize=4)

@@ -20,6 +20,7 @@ EXAMPLES = load_ruleset().examples
 def test_rule_pack_example(example, tmp_path, monkeypatch):
     code, _values = render(example.code.lstrip("\n"), FakeKeys(example.name))
     path = tmp_path / example.file
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(code, encoding="utf-8")
     result = scan_tree(tmp_path, monkeypatch, [example.file])
     assert rule_lines(result.findings) == sorted(example.expect)

@@ -137,7 +137,9 @@ class PythonDetector:
         # Per callee: its name, the root module that must also appear when the name is
         # generic (`save(` alone is everywhere), and a pattern for a call of it. One pattern
         # per name: sre finds a literal prefix fast, an alternation slowly.
-        gates: dict[tuple[str, str], tuple[bool, re.Pattern[str]]] = {}
+        # Patterns are kept as text and compiled on first use (re's own cache): a hook run
+        # that sees none of ~100 call names must not pay ~100 compiles at start-up.
+        gates: dict[tuple[str, str], tuple[bool, str]] = {}
         # A generic name (`register`, `save`) resolves to a call site only through an import
         # of it or of its parent (`qiskit.register`, `AccountManager.save`): see `_bound`.
         self.generic_parents: dict[str, set[str]] = {}
@@ -146,20 +148,22 @@ class PythonDetector:
             for callee in cs.callees:
                 parts = callee.split(".")
                 # A call with at least one argument: `IonQProvider()` reads the environment.
-                call = re.compile(re.escape(parts[-1]) + r"\s*\(\s*[^)\s]")
+                call = re.escape(parts[-1]) + r"\s*\(\s*[^)\s]"
                 distinct = parts[-1] in distinctive or ".".join(parts[-2:]) in distinctive
                 old = gates.get((parts[-1], parts[0]))
                 gates[(parts[-1], parts[0])] = (distinct or bool(old and old[0]), call)
                 if not distinct and len(parts) >= 2:
                     self.generic_parents.setdefault(parts[-1], set()).add(parts[-2])
         self.call_gates = [(name, root, distinct, pattern) for (name, root), (distinct, pattern) in gates.items()]
-        # Names grouped by a lower-case anchor (the name itself when distinctive, else its
-        # root module): a document lacking the anchor skips the whole group in one check.
-        self.anchored_gates: dict[str, list[tuple[str, str, bool, re.Pattern[str]]]] = {}
-        for gate in self.call_gates:
-            name, root, distinct, _ = gate
-            anchor = name.lower() if distinct else root.lower()
-            self.anchored_gates.setdefault(anchor, []).append(gate)
+        self.gates_by_name: dict[str, list[tuple[str, bool, str]]] = {}
+        for name, root, distinct, pattern in self.call_gates:
+            self.gates_by_name.setdefault(name, []).append((root, distinct, pattern))
+        from keyguard.scan import keyword_trie
+
+        self._names_pattern = re.compile("(?=(" + keyword_trie(self.gates_by_name) + "))")
+        self._name_prefixes = {
+            name: [other for other in self.gates_by_name if name.startswith(other)] for name in self.gates_by_name
+        }
         self.literal_keywords = tuple(
             k for a in ruleset.assignments if a.literal for k in a.keywords
         )
@@ -170,19 +174,21 @@ class PythonDetector:
         True when a Python segment calls a call-site name (a literal of unusual shape there is
         a finding; save_account notices), writes a provider's environment variable, or holds
         an assignment keyword (`APItoken`). Key-shaped strings are gated by the caller. Parsing
-        costs ~4 MB/s, so files without these hints are not parsed at all. `lower` is the
-        lower-cased Python text when the caller has it (a plain .py file).
+        costs ~4 MB/s, so files without these hints are not parsed at all. `lower` (the
+        lower-cased text, which callers pass) is no longer needed: names are case-sensitive.
         """
         texts = [seg.python for seg in segments if seg.python is not None]
         text = texts[0] if len(texts) == 1 else "\n".join(texts)
-        lowered = text.lower() if lower is None else lower
-        for anchor, gates in self.anchored_gates.items():
-            if anchor not in lowered:
-                continue
-            for name, root, distinct, pattern in gates:
+        # One pass of a trie over every call-site name finds the names present (one `in` per
+        # anchor cost a pass each: 50 providers' anchors doubled the gate's time).
+        # A lookahead at every position, and each found name's gate-name prefixes: the names
+        # present are exactly those `name in text` would find (`Service` in `...RuntimeService`).
+        found = dict.fromkeys(m.group(1) for m in self._names_pattern.finditer(text))
+        for name in dict.fromkeys(p for f in found for p in self._name_prefixes[f]):
+            for root, distinct, pattern in self.gates_by_name[name]:
                 if (
                     (distinct or root in text)
-                    and (_called(text, name, pattern) or _aliased_call(text, name))
+                    and (_called(text, name, _cached_regex(pattern)) or _aliased_call(text, name))
                     and (distinct or self._bound(name, text))
                 ):
                     return True
@@ -557,7 +563,9 @@ class PythonDetector:
         provider = self.env_providers.get(key.value)
         if provider is None:
             return
-        rules = [r.id for r in self.token_rules]
+        # The variable's own provider's rules first: `DEV-<40 hex>` also has the shape of
+        # another provider's 44-character key.
+        rules = sorted((r.id for r in self.token_rules), key=lambda rid: self.ruleset.rules[rid].provider != provider.id)
         for literal, via in self._resolve(value, tables):
             where = f"{how} as {key.value}" + (f" (through {via})" if via else "")
             hit = self._classify(literal, rules, provider.id, where, fallback=True)

@@ -251,6 +251,41 @@ def describe_where(line_prefix: str, segment: Segment, is_comment: bool, path: s
     return f"in {path.rsplit('/', 1)[-1]}"
 
 
+_ANCHOR_PLANS: dict[tuple[int, ...], tuple[Sequence[Rule], tuple[tuple[str, int, tuple[Rule, ...]], ...]]] = {}
+
+
+def _anchor_plan(rules: Sequence[Rule]) -> tuple[tuple[str, int, tuple[Rule, ...]], ...]:
+    """The rules' distinct keywords, shortest first, each with the index of a shorter keyword
+    it contains (-1: none) and the rules it anchors. Cached per rule list."""
+    key = tuple(id(r) for r in rules)
+    cached = _ANCHOR_PLANS.get(key)
+    if cached is None:
+        words = sorted({k for r in rules for k in r.keywords}, key=lambda w: (len(w), w))
+        plan = tuple(
+            (word, next((j for j in range(i) if words[j] in word), -1),
+             tuple(r for r in rules if word in r.keywords))
+            for i, word in enumerate(words)
+        )
+        cached = _ANCHOR_PLANS[key] = (rules, plan)  # the rules stay referenced: ids stay unique
+    return cached[1]
+
+
+def _anchored_rules(rules: Sequence[Rule], lower: str) -> list[Rule]:
+    """Rules with a keyword in `lower`. Each distinct keyword is looked for once, and not at
+    all when a shorter keyword it contains is absent (`refresh_token` without `token`)."""
+    plan = _anchor_plan(rules)
+    if not plan:
+        return []
+    present: list[bool] = []
+    chosen: set[int] = set()
+    for word, parent, anchored in plan:
+        hit = (parent < 0 or present[parent]) and word in lower
+        present.append(hit)
+        if hit:
+            chosen.update(id(r) for r in anchored)
+    return [r for r in rules if id(r) in chosen]
+
+
 def find_tokens(
     segment: Segment,
     segment_index: int,
@@ -274,17 +309,20 @@ def find_tokens(
         lower = text.lower()
     hits: list[Hit] = []
 
-    bare = [(r, min_width(r)) for r in rules if not r.keywords]
-    anchored = [r for r in rules if r.keywords and any(k in lower for k in r.keywords)]
+    # Narrowest first: the loop below stops at the first rule wider than the run.
+    bare = sorted(((r, min_width(r)) for r in rules if not r.keywords), key=lambda rw: rw[1])
+    anchored = _anchored_rules(rules, lower)
     matches: list[tuple[Rule, re.Match[str]]] = []
     if bare:
         end = len(text)
         for start, stop in key_runs(text, min(w for _, w in bare)):
             window_end = min(stop + 1, end)
+            length = stop - start
             for rule, width in bare:
                 # Most runs are long identifiers, shorter than any key: skip the regex call.
-                if stop - start >= width:
-                    matches.extend((rule, m) for m in rule.regex.finditer(text, start, window_end))  # type: ignore[union-attr]
+                if length < width:
+                    break
+                matches.extend((rule, m) for m in rule.regex.finditer(text, start, window_end))  # type: ignore[union-attr]
     for rule in anchored:
         assert rule.regex is not None
         matches.extend((rule, m) for m in rule.regex.finditer(text))
