@@ -244,15 +244,16 @@ def make_entry(digest: str, data: bytes, result: FileResult) -> Entry | None:
     text: str | None = None
     if result.findings or result.ignored:
         text = _decoded(data)
+    starts = _line_starts(text or "")  # once per file: per finding made 10,000 findings quadratic
     findings = []
     for finding in result.findings:
-        stored = _dump(finding, text or "")
+        stored = _dump(finding, text or "", starts)
         if stored is None:
             return None
         findings.append(stored)
     ignored = []
     for finding, reason in result.ignored:
-        stored = _dump(finding, text or "")
+        stored = _dump(finding, text or "", starts)
         if stored is None:
             return None
         ignored.append([stored, reason])
@@ -277,20 +278,26 @@ def restore(path: str, data: bytes, entry: Entry) -> FileResult | None:
     return FileResult(path, findings=findings, notes=notes, ignored=ignored)  # type: ignore[arg-type]
 
 
-def _line_offset(text: str, line: int) -> int:
-    offset = 0
-    for _ in range(line - 1):
-        found = text.find("\n", offset)
-        if found < 0:
-            return offset
-        offset = found + 1
-    return offset
+def _line_starts(text: str) -> list[int]:
+    """Offsets of the starts of text's lines ("\n" only, as raw_line counts them)."""
+    starts = [0]
+    find = text.find
+    found = find("\n")
+    while found >= 0:
+        starts.append(found + 1)
+        found = find("\n", found + 1)
+    return starts
 
 
-def _dump(finding: Finding, text: str) -> dict[str, Any] | None:
+def _line_offset(starts: list[int], line: int) -> int:
+    """Offset of 1-based `line`; past the end: the start of the last line."""
+    return starts[min(line, len(starts)) - 1]
+
+
+def _dump(finding: Finding, text: str, starts: list[int]) -> dict[str, Any] | None:
     value = finding.secret.reveal()
     loc = finding.location
-    start = _line_offset(text, max(loc.raw_line, 1))
+    start = _line_offset(starts, max(loc.raw_line, 1))
     guess = start + max(loc.raw_column, 1) - 1
     if value and text[guess: guess + len(value)] == value:
         offset = guess

@@ -68,7 +68,15 @@ def _summary(result: Any, findings: Sequence[Finding], fail_on: Severity) -> dic
         "skipped": dict(sorted(result.skipped.items())),
         "notes": [{"path": p, "note": n} for p, n in result.notes],
         "errors": list(result.errors),
+        **_history_summary(result),
     }
+
+
+def _history_summary(result: Any) -> dict[str, Any]:
+    """`history` in the summary of a --history scan: commits read, distinct blobs scanned."""
+    if not hasattr(result, "commits"):
+        return {}
+    return {"history": {"commits": result.commits, "blobs_scanned": result.files_scanned}}
 
 
 # Skip reasons (the JSON summary's stable keys) as counted phrases: (one, many).
@@ -115,13 +123,17 @@ def _print_summary(summary: dict[str, Any], quiet: bool) -> None:
     if skipped:
         skipped_text = "; skipped " + ", ".join(safe_text(skip_phrase(r, n)) for r, n in skipped.items())
     files = summary["files_scanned"]
-    click.echo(f"{found} in {files} scanned file{'' if files == 1 else 's'}{skipped_text}.",
-               err=True)
+    scanned = f"{files} scanned file{'' if files == 1 else 's'}"
+    if "history" in summary:
+        history = summary["history"]
+        scanned = (f"{history['blobs_scanned']} distinct blob(s) of {history['commits']} "
+                   f"commit(s)")
+    click.echo(f"{found} in {scanned}{skipped_text}.", err=True)
     if summary["errors"]:
         n = len(summary["errors"])
         click.echo(f"The scan did not complete: {n} error{'' if n == 1 else 's'} (exit code 2).",
                    err=True)
-    elif files == 0:
+    elif files == 0 and "history" not in summary:
         # Not an error (ruff's convention, and pre-commit may pass only excluded files).
         click.echo("keyguard: warning: no file was scanned: the paths hold no text file "
                    "that is not excluded", err=True)
@@ -181,7 +193,21 @@ def cli() -> None:
     """keyguard: find, fix and verify leaked quantum-cloud credentials (`keyguard rules` lists the providers)."""
 
 
-@cli.command()
+class _ScanCommand(click.Command):
+    """`scan`, where a bare `--history` means `--history=--all` (click would otherwise take
+    the next path as its value: `--history src` must scan src's history on every ref)."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        end = args.index("--") if "--" in args else len(args)
+        args = [f"--history={ALL_REFS}" if a == "--history" and i < end else a
+                for i, a in enumerate(args)]
+        return super().parse_args(ctx, args)
+
+
+ALL_REFS = "--all"
+
+
+@cli.command(cls=_ScanCommand)
 @click.argument("paths", nargs=-1, type=click.Path())
 @click.option("--stdin-filename", default=None, metavar="NAME",
               help="With PATHS `-` (read standard input): the file name that picks the file "
@@ -232,6 +258,13 @@ def cli() -> None:
               help="Apply `exclude` to paths named on the command line too (pre-commit "
                    "names every file); without it a named excluded file is scanned, with a "
                    "warning.")
+@click.option("--history", "history", metavar="[=REV-RANGE]", default=None,
+              help="Scan the git history instead of the files: every commit of every ref "
+                   "(--history), or what `git rev-list` selects (--history=origin/main..HEAD). "
+                   "PATHS limit the paths inside the repository.")
+@click.option("--pre-push", "pre_push", is_flag=True,
+              help="Scan exactly the commits being pushed (pre-commit's PRE_COMMIT_FROM_REF.."
+                   "PRE_COMMIT_TO_REF; the keyguard-push hook). Implies --history.")
 @click.option("--verify", "verify_", is_flag=True,
               help="Ask each provider whether the keys found are live: sends each distinct key "
                    "to its provider's official endpoint (opt-in; see README \"Verification\").")
@@ -254,7 +287,8 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
          verify_legacy: bool = False, verify_timeout: float = 10.0,
          verify_per_host: int = 1, stdin_filename: str | None = None, statistics: bool = False,
          verbose: bool = False, force_exclude: bool = False, no_cache: bool = False,
-         cache_dir: str | None = None, verify_deadline: float = 120.0) -> None:
+         cache_dir: str | None = None, verify_deadline: float = 120.0,
+         history: str | None = None, pre_push: bool = False) -> None:
     """Scan PATHS (files or directories; default: .; `-`: standard input) for leaked credentials."""
     from keyguard.scan import scan_paths, scan_stdin
 
@@ -279,7 +313,15 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
     config = build_config(config_paths, flags)
     if verbose:
         _print_setup(config)
-    if stdin:
+    if pre_push:
+        from keyguard.history.push import pushed_range
+
+        history = pushed_range(os.environ)
+    if history is not None:
+        from keyguard.history import scan_history
+
+        result = scan_history(paths, history, config)
+    elif stdin:
         result = scan_stdin(sys.stdin.buffer.read(), stdin_filename or "-", config,
                             force_exclude=force_exclude)
     else:
@@ -300,7 +342,9 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
         findings = _verify(findings, config, legacy=verify_legacy, timeout=verify_timeout,
                            per_host=verify_per_host, deadline=verify_deadline)
     fixed_files = False
-    if fix_ or diff:
+    if (fix_ or diff) and history is not None:
+        _history_fix_notice(findings, quiet)
+    elif fix_ or diff:
         findings, fixed_files = _fix_or_diff(findings, config, write=fix_ and not diff,
                                              show_secrets=show_secrets, quiet=quiet, roots=paths)
         if diff:
@@ -395,6 +439,17 @@ def _fix_or_diff(findings: list[Finding], config: Config, *, write: bool, show_s
     if not quiet:
         click.echo(summarize(run.plans, ruleset, applied=write), err=True, nl=False)
     return run.remaining, bool(run.changed)
+
+
+def _history_fix_notice(findings: Sequence[Finding], quiet: bool) -> None:
+    """--fix/--diff with --history: history is never rewritten; say what to do instead."""
+    if quiet and not findings:
+        return
+    click.echo(
+        "keyguard: --fix does not rewrite history. Revoke every key found in history with its "
+        "provider (a removed key is still in every clone). To also purge it from the history, "
+        "see `git filter-repo --replace-text` (it rewrites commits: coordinate with everyone "
+        "who has a clone). Run --fix without --history to fix the working tree.", err=True)
 
 
 def _render_sarif(findings: Sequence[Finding], config: Config, result: Any,

@@ -28,7 +28,6 @@ comment scans are cached per segment source and only happen for segments with fi
 from __future__ import annotations
 
 import ast
-import contextlib
 import io
 import os
 import re
@@ -122,73 +121,82 @@ def _python_comments(source: str) -> dict[int, str] | None:
     return comments
 
 
-@lru_cache(maxsize=32)
-def statement_starts(source: str) -> dict[int, int]:
-    """1-based line -> first line of the innermost statement whose own lines include it.
+@dataclass(frozen=True)
+class StatementMap:
+    """Line facts of one Python source, from one parse and one walk.
 
-    Only lines that are not themselves a statement's first line are listed. A compound
-    statement (def, if, with, ...) owns its header lines (decorators included), not its body,
-    so an ignore on `if x:` never covers the block under it. {} when the source does not parse.
+    starts: 1-based line -> first line of the innermost statement whose own lines include it.
+        Only lines that are not themselves a statement's first line are listed. A compound
+        statement (def, if, with, ...) owns its header lines (decorators included), not its
+        body, so an ignore on `if x:` never covers the block under it.
+    string_ends: 1-based line inside a multi-line string literal -> last line of its
+        innermost statement. A comment cannot sit inside a triple-quoted string, and its
+        statement's first line often cannot hold one either (`x = \'\'\'` opens the
+        string), so for these lines the statement's last line counts too, as ruff does for
+        `noqa`.
+    Both are empty when the source does not parse.
     """
+
+    starts: dict[int, int]
+    string_ends: dict[int, int]
+
+
+_COMPOUND_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+@lru_cache(maxsize=8)
+def statement_map(source: str) -> StatementMap:
+    """The StatementMap of `source`: linear in its size, whatever the nesting (an explicit
+    stack, not recursion; an elif chain of 2,000 branches is 2,000 levels deep)."""
+    from keyguard.pyparse import parse
+
     try:
-        tree = ast.parse(source)
+        tree = parse(source)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return {}
+        return StatementMap({}, {})
     starts: dict[int, int] = {}
-
-    def visit(node: ast.AST) -> None:
-        for child in ast.iter_child_nodes(node):
-            if isinstance(child, ast.stmt):
-                first = child.lineno
-                for decorator in getattr(child, "decorator_list", None) or ():
-                    first = min(first, decorator.lineno)
-                last = child.end_lineno or child.lineno
-                nested = [
-                    getattr(item, "pattern", item).lineno  # match_case has no lineno itself
-                    for name in ("body", "orelse", "finalbody", "handlers", "cases")
-                    for item in getattr(child, name, None) or ()
-                ]
-                if nested:  # compound: own only the header, up to the first nested line
-                    last = min(last, min(nested) - 1)
-                for line in range(first + 1, last + 1):
-                    starts[line] = first
-            visit(child)
-
-    # Absurdly deep nesting: keep what was mapped so far.
-    with contextlib.suppress(RecursionError):
-        visit(tree)
-    return starts
-
-
-@lru_cache(maxsize=32)
-def string_statement_ends(source: str) -> dict[int, int]:
-    """1-based line inside a multi-line string literal -> last line of its statement.
-
-    A comment cannot sit inside a triple-quoted string, and its statement's first line often
-    cannot hold one either (`x = '''` opens the string), so for these lines the statement's
-    last line (after the closing quotes) counts too, as ruff does for `noqa`. {} when the
-    source does not parse.
-    """
-    try:
-        tree = ast.parse(source)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return {}
     ends: dict[int, int] = {}
-    with contextlib.suppress(RecursionError):
-        for stmt in ast.walk(tree):
-            if not isinstance(stmt, ast.stmt) or stmt.end_lineno in (None, stmt.lineno):
-                continue
-            for node in ast.walk(stmt):
-                if (
-                    isinstance(node, (ast.Constant, ast.JoinedStr))
-                    and (isinstance(node, ast.JoinedStr) or isinstance(node.value, str))
-                    and node.end_lineno is not None
-                    and node.end_lineno > node.lineno
-                ):
-                    for line in range(node.lineno, node.end_lineno + 1):
-                        # Innermost statement wins: ast.walk visits outer statements first.
-                        ends[line] = stmt.end_lineno
-    return ends
+    # (node, end line of the innermost enclosing multi-line statement, or 0)
+    stack: list[tuple[ast.AST, int]] = [(tree, 0)]
+    while stack:
+        node, owner_end = stack.pop()
+        if isinstance(node, ast.stmt):
+            first = node.lineno
+            for decorator in getattr(node, "decorator_list", None) or ():
+                first = min(first, decorator.lineno)
+            last = node.end_lineno or node.lineno
+            if last != node.lineno:
+                owner_end = last
+            nested = [
+                getattr(item, "pattern", item).lineno  # match_case has no lineno itself
+                for name in _COMPOUND_FIELDS
+                for item in getattr(node, name, None) or ()
+            ]
+            if nested:  # compound: own only the header, up to the first nested line
+                last = min(last, min(nested) - 1)
+            for line in range(first + 1, last + 1):
+                starts[line] = first  # parents are popped before children: innermost wins
+        elif (
+            owner_end
+            and isinstance(node, (ast.Constant, ast.JoinedStr))
+            and (isinstance(node, ast.JoinedStr) or isinstance(node.value, str))
+            and node.end_lineno is not None
+            and node.end_lineno > node.lineno
+        ):
+            for line in range(node.lineno, node.end_lineno + 1):
+                ends[line] = owner_end
+        stack.extend((child, owner_end) for child in ast.iter_child_nodes(node))
+    return StatementMap(starts, ends)
+
+
+def statement_starts(source: str) -> dict[int, int]:
+    """`statement_map(source).starts` (see StatementMap)."""
+    return statement_map(source).starts
+
+
+def string_statement_ends(source: str) -> dict[int, int]:
+    """`statement_map(source).string_ends` (see StatementMap)."""
+    return statement_map(source).string_ends
 
 
 class _SegmentIndex:
@@ -200,6 +208,7 @@ class _SegmentIndex:
         self._python_lines: list[str] | None = None
         self._cache: dict[int, list[Directive]] = {}
         self.is_python = segment.python is not None
+        self._has_directives: bool | None = None
 
     @property
     def lines(self) -> list[str]:
@@ -245,15 +254,23 @@ class _SegmentIndex:
             for d in parse_directives(comment, leads="#")
         ]
 
+    @property
+    def has_directives(self) -> bool:
+        """Whether any directive text is in the segment at all: without one nothing can be
+        ignored, and no tokenizing or parsing is needed (the common case)."""
+        if self._has_directives is None:
+            self._has_directives = _DIRECTIVE.search(self.segment.text) is not None
+        return self._has_directives
+
     def statement_start(self, line: int) -> int:
         if not self.is_python:
             return line
-        return statement_starts(self.segment.python or "").get(line, line)
+        return statement_map(self.segment.python or "").starts.get(line, line)
 
     def string_statement_end(self, line: int) -> int:
         if not self.is_python:
             return line
-        return string_statement_ends(self.segment.python or "").get(line, line)
+        return statement_map(self.segment.python or "").string_ends.get(line, line)
 
 
 def segment_key(segment: Segment) -> tuple[int | None, str | None, int | None]:
@@ -293,6 +310,8 @@ def _where(segment: Segment, line: int) -> str:
 
 def _reason(finding: Finding, index: _SegmentIndex) -> str | None:
     """Why `finding` is ignored by a comment in its segment, or None."""
+    if not index.has_directives:
+        return None
     line = finding.location.line
     segment = index.segment
     candidates = [line]

@@ -211,6 +211,16 @@ class Finding:
     # False for notices whose matched text is not a credential (KG205: the save_account()
     # call with an environment read): text output then shows no "[redacted]" value.
     is_secret: bool = True
+    # History scans only (`keyguard scan --history`); None in tree scans. `commit` is the
+    # full SHA of the commit that introduced the secret at this path, `commit_date` its
+    # author date (ISO 8601), `in_head` whether HEAD still holds it at this path, `refs` the
+    # refs whose history holds that commit (full names), `head_location` where it sits in
+    # HEAD (the working-tree file) when `in_head`.
+    commit: str | None = None
+    commit_date: str | None = None
+    in_head: bool | None = None
+    refs: tuple[str, ...] | None = None
+    head_location: Location | None = None
 
     def __post_init__(self) -> None:
         if not self.fingerprint:

@@ -173,6 +173,9 @@ class Provider:
     literal_rule: str | None
     revoke: str
     placeholders: frozenset[str]
+    # Phrases starting with a context keyword that are not provider context (a font named
+    # after the company: "ibm plex"), lower case.
+    not_context: tuple[str, ...] = ()
     # The provider's page for API keys (create, delete, last use), linked in every help text.
     keys_url: str | None = None
     # Where the provider shows when a key was last used (a rotation step), if it does.
@@ -506,7 +509,7 @@ def parse_pack(text: str, path: str) -> RulePack:
     _check_keys(
         pt,
         {"id", "name", "keywords", "context", "env_vars", "literal_rule", "revoke", "placeholders",
-         "keys_url", "last_used", "rotation", "distinctive_calls"},
+         "keys_url", "last_used", "rotation", "distinctive_calls", "not_context"},
         where,
     )
     keys_url = pt.get("keys_url")
@@ -528,6 +531,7 @@ def parse_pack(text: str, path: str) -> RulePack:
         literal_rule=pt.get("literal_rule"),
         revoke=str(pt.get("revoke", "the provider's console")),
         placeholders=frozenset(p.lower() for p in _strings(pt, "placeholders", where)),
+        not_context=tuple(k.lower() for k in _strings(pt, "not_context", where)),
         keys_url=keys_url,
         last_used=_advice(pt, "last_used", where),
         rotation=_rotation(pt, where),

@@ -7,6 +7,7 @@ handful of files (the pre-commit case: no pool start-up) and in a process pool o
 
 from __future__ import annotations
 
+import bisect
 import os
 import re
 import stat
@@ -22,6 +23,7 @@ from keyguard.detect.tokens import Hit, find_tokens
 from keyguard.discover import discover
 from keyguard.documents import Document, Segment, read_document, segment_line
 from keyguard.model import Finding, Location
+from keyguard.pyparse import file_scope
 from keyguard.rulepack import Rule, RuleSet, load_ruleset
 
 if TYPE_CHECKING:
@@ -210,8 +212,11 @@ def scan_document(document: Document, engine: Engine) -> list[Finding]:
         from keyguard.detect.credential_files import find_credential_values, matching_files
 
         files = matching_files(engine.ruleset, document.path)
-        for i, segment in enumerate(document.segments):
-            python_hits.extend(find_credential_values(segment, i, files, engine.ruleset, engine.selected))
+        try:
+            for i, segment in enumerate(document.segments):
+                python_hits.extend(find_credential_values(segment, i, files, engine.ruleset, engine.selected))
+        except (RecursionError, MemoryError, Exception) as exc:
+            document.notes.append(_detector_failed(exc, "credential-file analysis"))
     if any(seg.python is not None for seg in document.segments):
         detector = engine.python_detector
         # The parse is the expensive step (~4 MB/s): only where it can change the answer.
@@ -219,11 +224,22 @@ def scan_document(document: Document, engine: Engine) -> list[Finding]:
         if (
             candidates and _parse_can_matter(hits, candidates, document, engine)
         ) or detector.wants(document.segments, document_lower if plain else None):
-            found, notes = detector.run(document.segments)
+            try:
+                found, notes = detector.run(document.segments)
+            except (RecursionError, MemoryError, Exception) as exc:
+                # One detector's failure never costs the file: the other detectors' hits stand.
+                found, notes = [], [_detector_failed(exc)]
             python_hits.extend(found)
             document.notes.extend(notes)
     hits = _merge(python_hits, hits)
     return [_to_finding(hit, document, engine.ruleset) for hit in hits if hit.rule.id in engine.selected]
+
+
+def _detector_failed(exc: BaseException, what: str = "syntax-tree analysis") -> str:
+    """The note for a detector that failed; names the exception type only (its text may
+    quote scanned content)."""
+    why = "too deeply nested" if isinstance(exc, RecursionError) else f"failed ({exc.__class__.__name__})"
+    return f"{what} {why}: scanned with the other detectors"
 
 
 def _lowered(document: Document) -> Callable[[], str]:
@@ -275,28 +291,56 @@ def _parse_can_matter(hits: list[Hit], candidates: list[str], document: Document
 
 def _merge(preferred: list[Hit], others: list[Hit]) -> list[Hit]:
     """Python hits win over token hits at the same place; hits inside a longer hit go
-    (a 44-character slice of a JWT is not an IBM key). Compared per line, so a generated
-    file with thousands of hits stays fast."""
+    (a 44-character slice of a JWT is not an IBM key).
+
+    Per line, hits are swept in column order against the widest span seen so far, so a line
+    of thousands of hits costs n log n, not n^2. Notices (`persist`, a save_account() call)
+    span a whole call and hide nothing.
+    """
     taken = {(h.segment, h.line, h.column) for h in preferred}
     merged = preferred + [h for h in others if (h.segment, h.line, h.column) not in taken]
     by_line: dict[tuple[int, int], list[Hit]] = {}
     for hit in merged:
         by_line.setdefault((hit.segment, hit.line), []).append(hit)
-    result = []
-    for hit in merged:
-        same_line = by_line[(hit.segment, hit.line)]
-        inside = len(same_line) > 1 and any(
-            other is not hit
-            and not behaviour(other.rule).value_is_code  # a notice about a call spans the call
-            and other.end_line == hit.line
-            and other.column <= hit.column
-            and hit.end_column <= other.end_column
-            and (other.end_column - other.column) > (hit.end_column - hit.column)
-            for other in same_line
-        )
-        if not inside:
-            result.append(hit)
-    return result
+    hidden: set[int] = set()
+    for same_line in by_line.values():
+        if len(same_line) > 1:
+            hidden.update(id(h) for h in _inside_longer(same_line))
+    return [hit for hit in merged if id(hit) not in hidden]
+
+
+def _inside_longer(same_line: list[Hit]) -> list[Hit]:
+    """The hits of one line that lie inside a strictly longer one-line hit.
+
+    Containers sorted by start column with a running "reaches furthest right" maximum: the
+    best container of a hit is that maximum among the containers starting at or before it
+    (ties: the earlier start, which is the longer). O(n log n) for n hits.
+    """
+    spans = sorted(
+        # A notice about a call (its value is code) spans the call and hides nothing.
+        (h for h in same_line if not behaviour(h.rule).value_is_code and h.end_line == h.line),
+        key=lambda h: h.column,
+    )
+    if not spans:
+        return []
+    starts = [h.column for h in spans]
+    reach: list[Hit] = []
+    best = spans[0]
+    for span in spans:
+        if span.end_column > best.end_column:
+            best = span
+        reach.append(best)
+    inside = []
+    for hit in same_line:
+        count = bisect.bisect_right(starts, hit.column)
+        if count == 0:
+            continue
+        container = reach[count - 1]
+        if container.end_column >= hit.end_column and (
+            container.end_column - container.column > hit.end_column - hit.column
+        ):
+            inside.append(hit)
+    return inside
 
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -384,11 +428,12 @@ def scan_bytes(path: str, data: bytes, engine: Engine, keep_document: bool = Fal
     if not engine.passes_prefilter(data.lower()) and not engine.is_credential_file(path):
         return result
     document = read_document(path, data)
-    result.findings = scan_document(document, engine)
-    if result.findings:
-        from keyguard.ignores import split_ignored  # inline `# keyguard: ignore`, cell tags
+    with file_scope():  # one parse per Python segment, shared by detection and ignores
+        result.findings = scan_document(document, engine)
+        if result.findings:
+            from keyguard.ignores import split_ignored  # inline `# keyguard: ignore`, cell tags
 
-        result.findings, result.ignored = split_ignored(document, result.findings)
+            result.findings, result.ignored = split_ignored(document, result.findings)
     result.notes = list(document.notes)
     if keep_document:
         result.document = document

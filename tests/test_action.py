@@ -228,6 +228,7 @@ class Runner:
     def __init__(self, action: dict, workspace: Path, tmp: Path, outputs: dict[str, dict]):
         self.action, self.workspace, self.tmp = action, workspace, tmp
         self.outputs = {k: dict(v) for k, v in outputs.items()}
+        self.github: dict[str, str] = {}  # e.g. github.event.pull_request.base.sha
         self.files = {name: tmp / name for name in ("github_output", "github_env", "github_path",
                                                      "step_summary")}
         for f in self.files.values():
@@ -238,6 +239,8 @@ class Runner:
             parts = m.group(1).split(".")
             if parts[0] == "inputs":
                 return inputs[parts[1]]
+            if parts[0] == "github":  # the event context (history: pr), as set by a test
+                return self.github.get(m.group(1), "")
             assert parts[0] == "steps" and parts[2] == "outputs", m.group(0)
             return self.outputs.get(parts[1], {}).get(parts[3], "")
         return EXPR.sub(value, str(text))
@@ -521,3 +524,45 @@ def test_inputs_cannot_inject_shell(runner_for, tmp_path) -> None:
     runner.run("scan", paths=evil, args=evil, sarif_file=f"x.sarif; touch {marker}")
     assert not marker.exists()
     assert runner.outputs["scan"]["exit-code"] != "0"  # nonsense arguments are an error
+
+
+def _git(repo: Path, *args: str) -> str:
+    config = ["-c", "user.name=t", "-c", "user.email=t@example.invalid", "-c", "commit.gpgsign=false"]
+    return subprocess.run([GIT, *config, *args], cwd=repo, check=True, capture_output=True,
+                          text=True).stdout.strip()
+
+
+@pytest.mark.slow
+@needs_bash
+def test_history_input_pr_and_all(runner_for) -> None:
+    """history: pr scans the pull request's commits (the event's base..head SHAs): a key
+    added and removed again inside the PR fails the step although the files are clean."""
+    runner = runner_for({"app.py": "import os\n"})
+    repo = runner.workspace
+    _git(repo, "add", "-A")
+    _git(repo, "commit", "-qm", "base")
+    base = _git(repo, "rev-parse", "HEAD")
+    key = FakeKeys("action-history").ibm_key()
+    (repo / "app.py").write_text(
+        f'from qiskit_ibm_runtime import QiskitRuntimeService\nQiskitRuntimeService(token="{key}")\n')
+    _git(repo, "commit", "-qam", "leak")
+    (repo / "app.py").write_text("import os\n")
+    _git(repo, "commit", "-qam", "remove it")
+    head = _git(repo, "rev-parse", "HEAD")
+    assert runner.run("scan").returncode == 0  # files only: clean
+    runner.github = {"github.event.pull_request.base.sha": base,
+                     "github.event.pull_request.head.sha": head}
+    proc = runner.run("scan", history="pr")
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert "::error file=app.py,line=2," in proc.stdout and "introduced in commit" in proc.stdout
+    sarif = (repo / runner.outputs["scan"]["sarif-file"]).read_text()
+    assert '"commit": "' in sarif
+    for text in (proc.stdout, proc.stderr, runner.summary, sarif):
+        assert key not in text
+    assert runner.run("scan", history="all").returncode == 1
+    # The base commit absent (a fetch-depth 1 clone): a clear error naming fetch-depth.
+    runner.github["github.event.pull_request.base.sha"] = "1" * 40
+    proc = runner.run("scan", history="pr")
+    assert proc.returncode == 2 and "fetch-depth: 0" in proc.stdout
+    proc = runner.run("scan", history="yes please")
+    assert proc.returncode == 2 and "must be pr, all or empty" in proc.stdout

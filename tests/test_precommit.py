@@ -88,6 +88,8 @@ HOOK_CASES: dict[str, HookCase] = {
     "keyguard-python": HookCase(reports=CODE),
     "keyguard-fix": HookCase(reports=TEXT, rewrites=CODE),
     "keyguard-text": HookCase(reports=frozenset({".env", "deploy.yml"})),
+    # Staged files are not commits: nothing to report here (its own test pushes commits).
+    "keyguard-push": HookCase(reports=frozenset(), stage="pre-push"),
 }
 # Never reported by any hook: a binary file (types: [text]) and a file the project's
 # `exclude` matches (the hooks pass --force-exclude), although both hold a key.
@@ -178,12 +180,15 @@ def test_manifest_is_valid_for_pre_commit() -> None:
         assert hook["language"] == "python"
         assert hook["require_serial"] is True
         assert hook["entry"].startswith("keyguard scan")
-        assert "--force-exclude" in hook["entry"].split()
+        if hook["pass_filenames"]:  # keyguard-push scans commits, not named files
+            assert "--force-exclude" in hook["entry"].split()
         assert "--verify" not in hook["entry"] and "--verify" not in hook["args"]
         assert "text" in hook["types"] or set(hook["types_or"]) <= {"python", "pyi", "jupyter"}
     assert hooks["keyguard"]["types"] == ["text"] and hooks["keyguard"]["files"] == ""
     assert hooks["keyguard-python"]["types_or"] == ["python", "pyi", "jupyter"]
     assert hooks["keyguard-fix"]["entry"] == "keyguard scan --fix --force-exclude"
+    assert hooks["keyguard-push"]["stages"] == ["pre-push"]
+    assert hooks["keyguard-push"]["pass_filenames"] is False
 
 
 @pytest.mark.parametrize(
@@ -348,3 +353,45 @@ def test_installed_hooks_block_git_commit(checkout, project) -> None:
     assert pre_commit("run", "keyguard", cwd=repo, env=env).returncode == 0  # nothing staged
     proc = pre_commit("run", "keyguard", "--all-files", cwd=repo, env=env)
     assert proc.returncode == 1 and "old.py:3:" in proc.stdout + proc.stderr
+
+
+@pytest.mark.slow
+@needs_git
+def test_pre_push_hook_scans_exactly_the_pushed_commits(checkout, project, tmp_path) -> None:
+    """`pre-commit install --hook-type pre-push`, a bare remote on disk, real `git push`: a
+    key committed and removed again before the push blocks it; a key the remote already has
+    does not block pushing clean commits on top."""
+    (hook_repo, ref), (repo, env) = checkout, project
+    remote = tmp_path / "remote.git"
+    git("init", "--quiet", "--bare", str(remote), cwd=tmp_path, env=env)
+    git("remote", "add", "origin", str(remote), cwd=repo, env=env)
+    fakes = FakeKeys(65)
+    old_key = fakes.ibm_key()
+    (repo / "old.py").write_text(leak(old_key))
+    git("add", "old.py", cwd=repo, env=env)
+    git("commit", "--quiet", "-m", "already on the remote", cwd=repo, env=env)
+    git("push", "--quiet", "origin", "main", cwd=repo, env=env)  # no hook installed yet
+    config = {"repos": [{"repo": str(hook_repo), "rev": ref, "hooks": [{"id": "keyguard-push"}]}]}
+    (repo / ".pre-commit-config.yaml").write_text(yaml.safe_dump(config))
+    installed = pre_commit("install", "--hook-type", "pre-push", cwd=repo, env=env)
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+    git("add", ".pre-commit-config.yaml", cwd=repo, env=env)
+    git("commit", "--quiet", "-m", "hook config", cwd=repo, env=env)
+    clean = subprocess.run(["git", "push", "origin", "main"], cwd=repo, env=env,
+                           capture_output=True, text=True, timeout=600)
+    assert clean.returncode == 0, clean.stdout + clean.stderr  # old.py's key is not pushed now
+    key = fakes.ibm_key()
+    (repo / "leaky.py").write_text(leak(key))
+    git("add", "leaky.py", cwd=repo, env=env)
+    git("commit", "--quiet", "-m", "leak", cwd=repo, env=env)
+    leaked = git("rev-parse", "HEAD", cwd=repo, env=env).strip()
+    (repo / "leaky.py").write_text(leak("").replace('token=""', "token=None"))
+    git("commit", "--quiet", "-am", "remove it again", cwd=repo, env=env)
+    blocked = subprocess.run(["git", "push", "origin", "main"], cwd=repo, env=env,
+                             capture_output=True, text=True, timeout=600)
+    out = blocked.stdout + blocked.stderr
+    assert blocked.returncode != 0, out
+    assert "leaky.py:3:" in out and f"commit {leaked[:12]}" in out
+    assert "old.py" not in out and key not in out and old_key not in out
+    pushed = git("rev-parse", "main", cwd=remote, env=env).strip()
+    assert pushed != git("rev-parse", "HEAD", cwd=repo, env=env).strip()

@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable, Iterator
+from functools import lru_cache
 from itertools import pairwise
 
 # Values that start or end like documentation ("your_api_key", "API TOKEN GOES HERE").
@@ -30,6 +32,7 @@ _SEPARATORS = re.compile(r"[_\-\s.:!]+")
 _LONE_LOWER = re.compile(r"(?:^|[A-Z])[a-z](?:[A-Z]|$)")
 _HEX_ONLY = re.compile(r"^(?:[0-9a-f]+|[0-9A-F]+)$")
 _ALNUM_SEQUENCE = "0123456789abcdefghijklmnopqrstuvwxyz"
+_CYCLE = _ALNUM_SEQUENCE + _ALNUM_SEQUENCE[0]  # every neighbour pair, the wrap 'z0' included
 
 
 def shannon_entropy(value: str) -> float:
@@ -50,7 +53,15 @@ def is_repetitive(value: str) -> bool:
     if most / len(value) >= 0.4:
         return True
     lowered = value.lower()
-    for period in range(1, min(len(lowered) // 2, 64) + 1):
+    longest = min(len(lowered) // 2, 64)
+    if len(lowered) >= 12:
+        # Only periods where the first 4 characters recur can qualify (a repeated prefix that
+        # covers 80 % of 12+ characters holds them again at the period): try just those.
+        head = lowered[:4]
+        periods: Iterable[int] = _recurrences(lowered, head, longest)
+    else:
+        periods = range(1, longest + 1)
+    for period in periods:
         unit = lowered[:period]
         repeats = len(lowered) // period
         # The repeated prefix covers >= 80 % of the value: the detect-secrets fixture is
@@ -60,9 +71,20 @@ def is_repetitive(value: str) -> bool:
     return _is_sequential(lowered)
 
 
+def _recurrences(text: str, head: str, longest: int) -> Iterator[int]:
+    pos = text.find(head, 1, longest + len(head))
+    while 0 < pos <= longest:
+        yield pos
+        pos = text.find(head, pos + 1, longest + len(head))
+
+
 def _is_sequential(value: str) -> bool:
     """'123456', 'abcdef', '0123456789abcdef...' and the like."""
     if len(value) < 4:
+        return False
+    # Both tests below need the first two characters to be neighbours: a cheap exit for keys.
+    first = value[:2]
+    if abs(ord(first[1]) - ord(first[0])) != 1 and first not in _CYCLE and first[::-1] not in _CYCLE:
         return False
     steps = {ord(b) - ord(a) for a, b in pairwise(value)}
     if steps <= {1} or steps <= {-1}:
@@ -78,6 +100,7 @@ def _is_wordy(value: str) -> bool:
     return bool(parts) and all(p.isalpha() and (p.islower() or p.isupper() or p.istitle()) for p in parts)
 
 
+@lru_cache(maxsize=8192)  # pure; both detectors test the same values, often many times
 def is_placeholder(value: str, known: frozenset[str] = frozenset(), env_vars: frozenset[str] = frozenset()) -> bool:
     """Whether a candidate value is a documented placeholder, template or dummy.
 
@@ -103,18 +126,43 @@ def is_placeholder(value: str, known: frozenset[str] = frozenset(), env_vars: fr
 
 
 def looks_like_words(value: str) -> bool:
-    """CamelCase, snake_case or CONSTANT_CASE identifiers made of words, no digits.
+    """Whether `value` is an identifier made of words, not a key.
 
-    Also letter-only names with acronyms (`UICollectionViewCompositionalLayout`): no digit
-    and no lower-case letter standing alone between capitals. A random 32-character key has
-    no digit with probability 0.4 % and then no lone lower-case letter with about 2 %, so
-    < 1e-4 of real keys look like this; identifiers always do.
+    CamelCase, snake_case or CONSTANT_CASE names; letter-only names with acronyms
+    (`UICollectionViewCompositionalLayout`); and words joined by `_`, `-` or `--` in any mix
+    (`duo--ProgressIndicatorStep--bgWrapper--black`, `gl_ModelViewProjectionMatrixInverseTranspose`,
+    `Get_Seq_Rot_Unitary_Part_circuits_MEMORY_EFF`). See `looks_like_identifier`.
     """
     if _CAMEL_WORDS.match(value):
         return True
-    return value.isalpha() and not _LONE_LOWER.search(value)
+    return looks_like_identifier(value)
 
 
+_PIECES = re.compile(r"[_-]+")
+
+
+def looks_like_identifier(value: str) -> bool:
+    """Pieces between `_`/`-` runs are each ASCII letters only, with no lower-case letter
+    standing alone between capitals (or at a piece's edge next to one): words, CamelCase,
+    acronyms.
+
+    Why this keeps the recall of random keys: an issued key is random over its alphabet. A
+    random 44-character [A-Za-z0-9_-] key has no digit with probability (54/64)^44 = 5.7e-4,
+    and then its letters must also avoid every lone lower-case letter; a random 32-character
+    [A-Za-z0-9] key has no digit with probability 3.6e-3. bench/identifier_recall.py measures
+    the fraction of 1,000,000 random keys of each shape this test rejects (< 1e-4 required;
+    the figures are in its docstring). A value with a digit is never an identifier here.
+    """
+    pieces = [piece for piece in _PIECES.split(value) if piece]
+    if not pieces:
+        return False
+    for piece in pieces:
+        if not (piece.isascii() and piece.isalpha()) or _LONE_LOWER.search(piece):
+            return False
+    return True
+
+
+@lru_cache(maxsize=8192)  # pure, see is_placeholder
 def is_plausible_token(value: str, *, min_entropy: float, mixed_case: bool) -> bool:
     """Format-level checks for a regex match of a token rule (after the regex itself)."""
     if mixed_case:
@@ -130,12 +178,18 @@ def is_plausible_token(value: str, *, min_entropy: float, mixed_case: bool) -> b
 def is_plausible_literal(value: str) -> bool:
     """Whether a literal of unexpected shape at a credential site looks like a real secret.
 
-    Plain words ('tomyheart', 'to_my_heart', 'MY_APIKEY') and short strings are treated as
-    placeholders: issued keys carry digits or mixed case.
+    Placeholders in any language and style are not: plain words ('tomyheart', 'to_my_heart',
+    'MY_APIKEY', '_ENTER_TOKEN_HERE_', 'your-Token'), text with non-ASCII characters
+    ('ここにトークンをいれる', 'ここにAPItokenを書く': issued keys and tokens are ASCII), and short
+    strings. Issued secrets carry digits or mixed-case noise.
     """
     stripped = value.strip()
     if len(stripped) < 8:
         return False
+    if not stripped.isascii():
+        return False
     if _ONLY_WORDS.match(stripped) and not any(c.isdigit() for c in stripped):
+        return False
+    if looks_like_identifier(stripped.strip("_-.*<>[](){}#$%")):
         return False
     return shannon_entropy(stripped) >= 2.5

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import ast
 import re
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
@@ -25,6 +24,7 @@ from keyguard.detect.filters import is_placeholder, is_plausible_literal, is_pla
 from keyguard.detect.tokens import Hit
 from keyguard.documents import Segment
 from keyguard.model import Confidence
+from keyguard.pyparse import parse as parse_python
 from keyguard.rulepack import CallSite, Rule, RuleSet
 
 MAX_PARSE_CHARS = 2_000_000
@@ -69,14 +69,26 @@ def _string_value(node: ast.expr) -> tuple[str, bool] | None:
     """Constant string value of `node` and whether it is one simple string token.
 
     Folds implicit concatenation (already folded by ast), `+` of constants and f-strings
-    whose parts are all constants.
+    whose parts are all constants. Iterative: a 2,000-term sum (a Hamiltonian written out)
+    is a left-deep tree that would exhaust the recursion limit.
     """
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value, True
     if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-        left, right = _string_value(node.left), _string_value(node.right)
-        if left and right:
-            return left[0] + right[0], False
+        # Flatten the + chain left to right with an explicit stack.
+        parts: list[str] = []
+        stack: list[ast.expr] = [node]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, ast.BinOp) and isinstance(item.op, ast.Add):
+                stack.append(item.right)
+                stack.append(item.left)
+                continue
+            value = _string_value(item) if not isinstance(item, ast.BinOp) else None
+            if value is None:
+                return None
+            parts.append(value[0])
+        return "".join(parts), False
     if isinstance(node, ast.JoinedStr) and all(
         isinstance(v, ast.Constant) and isinstance(v.value, str) for v in node.values
     ):
@@ -237,18 +249,18 @@ class PythonDetector:
                 )
                 continue
             try:
-                with warnings.catch_warnings():
-                    # Old code raises SyntaxWarnings (invalid escapes): not the user's question.
-                    warnings.simplefilter("ignore")
-                    trees.append((i, ast.parse(seg.python)))
-            except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+                trees.append((i, parse_python(seg.python)))  # shared with the ignore analysis
+            except (RecursionError, MemoryError):
+                notes.append(f"{_where(seg)}too deeply nested to parse: scanned with the token detector only")
+            except (SyntaxError, ValueError) as exc:
                 line = getattr(exc, "lineno", None)
                 at = f" at line {line}" if line else ""
                 notes.append(f"{_where(seg)}Python syntax error{at}: scanned with the token detector only")
         if not trees:
             return [], notes
-        tables = self._gather(trees)
         self.segments = segments
+        self._split: dict[int, list[str]] = {}
+        tables = self._gather(trees)
         hits: list[Hit] = []
         seen: set[tuple[int, int, int, str]] = set()
         for hit in self._visit(tables):
@@ -496,10 +508,20 @@ class PythonDetector:
             origin="python",
         )
 
+    def _lines(self, seg_index: int) -> list[str]:
+        """The segment's source lines, split once per run (per hit made 8,000 keys in one
+        file quadratic)."""
+        lines = self._split.get(seg_index)
+        if lines is None:
+            lines = self._split[seg_index] = _source_lines(self.segments[seg_index].python or "")
+        return lines
+
     def _locate(self, seg_index: int, node: ast.expr, secret: str) -> tuple[int, int, int, int]:
-        """1-based (line, col, end_line, end_col) of `secret` inside the node's source."""
-        source = self.segments[seg_index].python or ""
-        lines = _source_lines(source)
+        """1-based (line, col, end_line, end_col) of `secret` inside the node's source.
+
+        Only the node's own lines are joined and searched: cost is the literal's size.
+        """
+        lines = self._lines(seg_index)
         line = node.lineno
         col = _char_col(lines, line, node.col_offset)
         end_line = node.end_lineno or line
@@ -519,7 +541,8 @@ class PythonDetector:
     def _persist_hit(self, seg_index: int, node: ast.Call, arg: ast.expr, site: CallSite, tables: _Tables) -> Hit:
         rule = self.ruleset.rules[site.persist_rule or ""]
         source = self.segments[seg_index].python or ""
-        expr = ast.get_source_segment(source, arg) or ast.unparse(arg)
+        # Not ast.unparse: it recurses, and a deep argument would fail the whole file.
+        expr = ast.get_source_segment(source, arg) or ""
         if _is_env_read(arg, tables.aliases):
             origin = "from the environment"
         elif isinstance(arg, (ast.Name, ast.Attribute)) and len(expr) <= 60:
@@ -527,7 +550,7 @@ class PythonDetector:
         else:
             # Never quote other code in a message: it may hold a key (decode("<key>")).
             origin = "from an expression"
-        lines = _source_lines(source)
+        lines = self._lines(seg_index)
         col = _char_col(lines, node.lineno, node.col_offset)
         end_col = _char_col(lines, node.end_lineno or node.lineno, node.end_col_offset or 0)
         return Hit(

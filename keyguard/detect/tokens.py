@@ -148,31 +148,72 @@ class ContextProbe:
     # images is lowered only if a match ever needs document-wide context).
     document_lower: str | Callable[[], str] = ""
     document_context: dict[str, bool] = field(default_factory=dict)
+    by_line: dict[tuple[str, int], Confidence | None] = field(default_factory=dict)
 
     def confidence(self, provider: Provider, offset: int) -> Confidence | None:
-        keywords = _context_keywords(provider)
         line, _ = self.index.position(offset)
+        # Everything below depends on the line only: once per (provider, line), so a line of
+        # thousands of matches (a minified file) is not searched once per match.
+        key = (provider.id, line)
+        if key not in self.by_line:
+            self.by_line[key] = self._line_confidence(provider, line)
+        return self.by_line[key]
+
+    def _line_confidence(self, provider: Provider, line: int) -> Confidence | None:
+        keywords = _context_keywords(provider)
+        skip = provider.not_context
         start, end = self.index.span(line, line)
-        if has_keyword(self.lower, keywords, start, end):
+        if has_keyword(self.lower, keywords, start, end, skip):
             return Confidence.HIGH
         start, end = self.index.span(line - _CONTEXT_LINES, line + _CONTEXT_LINES)
-        if has_keyword(self.lower, keywords, start, end):
+        if has_keyword(self.lower, keywords, start, end, skip):
             return Confidence.MEDIUM
-        if has_keyword(self.extra_lower, keywords) or has_keyword(self.path_lower, keywords):
+        if has_keyword(self.extra_lower, keywords, exclude=skip) or has_keyword(self.path_lower, keywords):
             return Confidence.MEDIUM
         start, end = self.index.span(line, line)
-        if _CREDENTIAL_CUE.search(self.lower, start, end) and self._in_document(provider.id, keywords):
+        if _CREDENTIAL_CUE.search(self.lower, start, end) and self._in_document(provider, keywords):
             return Confidence.MEDIUM
         return None
 
-    def _in_document(self, provider_id: str, keywords: Sequence[str]) -> bool:
+    def _in_document(self, provider: Provider, keywords: Sequence[str]) -> bool:
         # Once per provider and document: a file of many matches must stay linear.
-        cached = self.document_context.get(provider_id)
+        cached = self.document_context.get(provider.id)
         if cached is None:
             if callable(self.document_lower):
                 self.document_lower = self.document_lower()
-            cached = self.document_context[provider_id] = has_keyword(self.document_lower, keywords)
+            cached = has_keyword(self.document_lower, keywords, exclude=provider.not_context)
+            self.document_context[provider.id] = cached
         return cached
+
+
+class _LineFacts:
+    """Per-line facts of one segment, computed once per line however many matches it has."""
+
+    def __init__(self, text: str, lower: str, index: LineIndex) -> None:
+        self._text, self._lower, self._index = text, lower, index
+        self._cache: dict[tuple[str, int], object] = {}
+
+    def text(self, line: int) -> str:
+        key = ("text", line)
+        if key not in self._cache:
+            self._cache[key] = self._index.line_text(line)
+        return self._cache[key]  # type: ignore[return-value]
+
+    def lower(self, line: int) -> str:
+        key = ("lower", line)
+        if key not in self._cache:
+            start, end = self._index.span(line, line)
+            self._cache[key] = self._lower[start:end]
+        return self._cache[key]  # type: ignore[return-value]
+
+    def first_hash(self, line: int) -> int:
+        """0-based column of the line's first '#', or -1."""
+        key = ("hash", line)
+        if key not in self._cache:
+            start, end = self._index.span(line, line)
+            found = self._text.find("#", start, end)
+            self._cache[key] = found - start if found >= 0 else -1
+        return self._cache[key]  # type: ignore[return-value]
 
 
 def index_line(text: str, offset: int) -> str:
@@ -182,22 +223,27 @@ def index_line(text: str, offset: int) -> str:
     return text[start: end if end >= 0 else len(text)]
 
 
-def has_keyword(text: str, keywords: Sequence[str], start: int = 0, end: int | None = None) -> bool:
+def has_keyword(
+    text: str, keywords: Sequence[str], start: int = 0, end: int | None = None, exclude: Sequence[str] = ()
+) -> bool:
     """Whether a keyword occurs in text[start:end] at the start of a word.
 
     A keyword that begins with a letter must not follow another letter: "ionq" counts in
     `IonQProvider` and `cirq_ionq` but not in `CorrelationQuery` (long generated identifier
-    lists would otherwise give every key-shaped string there provider context).
+    lists would otherwise give every key-shaped string there provider context). An
+    occurrence that starts one of the `exclude` phrases ("ibm plex", a font) does not count.
     """
     end = len(text) if end is None else end
     for keyword in keywords:
         pos = text.find(keyword, start, end)
         if pos < 0:
             continue
-        if not keyword[0].isalpha():
+        if not keyword[0].isalpha() and not exclude:
             return True
         while pos >= 0:
-            if pos == 0 or not text[pos - 1].isalpha():
+            if (pos == 0 or not text[pos - 1].isalpha() or not keyword[0].isalpha()) and not any(
+                text.startswith(phrase, pos) for phrase in exclude
+            ):
                 return True
             pos = text.find(keyword, pos + 1, end)
     return False
@@ -241,9 +287,13 @@ def describe_where(line_prefix: str, segment: Segment, is_comment: bool, path: s
         return f"in the output of cell {(segment.cell or 0) + 1}"
     if is_comment:
         return "in a comment"
-    assigned = _ASSIGNED_TO.search(line_prefix.rstrip("\"' "))
-    if assigned is None:
-        assigned = _ASSIGNED_TO.search(line_prefix)
+    assigned = None
+    # Both searches need an operator at the end (before quotes and spaces); the regex
+    # backtracks through every identifier run of the prefix, so check that first.
+    if line_prefix.rstrip(" \t\r\n\f\v\"'").endswith(("=", ":", ">")):
+        assigned = _ASSIGNED_TO.search(line_prefix.rstrip("\"' "))
+        if assigned is None:
+            assigned = _ASSIGNED_TO.search(line_prefix)
     if assigned:
         return f"assigned to {assigned.group(1)}"
     if segment.cell is not None and segment.python is None:
@@ -332,6 +382,7 @@ def find_tokens(
     index = LineIndex(text)
     probe = ContextProbe(lower, index, segment.context.lower(), path.lower(), document_lower)
     name_lower = path.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    lines = _LineFacts(text, lower, index)
     for rule, match in matches:
         value = match.group("secret")
         start = match.start("secret")
@@ -344,14 +395,13 @@ def find_tokens(
                 continue
             if candidates is not None:
                 candidates.append(value)
+        line, column = index.position(start)
         if rule.deny_context:
-            line_start = lower.rfind("\n", 0, start) + 1
-            line_end = lower.find("\n", start)
-            line_lower = lower[line_start: line_end if line_end >= 0 else len(lower)]
+            line_lower = lines.lower(line)
             # A deny word in the file name counts too (SHA512SUMS, checksums.txt, x.sha512).
             if any(word in line_lower or word in name_lower for word in rule.deny_context):
                 continue
-        if _HEX.fullmatch(value) and _DIGEST_LINE.match(index_line(text, start)):
+        if _HEX.fullmatch(value) and _DIGEST_LINE.match(lines.text(line)):
             # `sha512sum` output ("<hex>  file.tar.gz"): a digest list, whatever the file name.
             continue
         confidence: Confidence | None = Confidence.HIGH
@@ -359,9 +409,11 @@ def find_tokens(
             confidence = probe.confidence(provider, start)
             if confidence is None:
                 continue
-        line, column = index.position(start)
-        line_prefix = index.line_text(line)[: column - 1]
-        is_comment = segment.python is not None and "#" in line_prefix
+        line_start = index.starts[line - 1]
+        # describe_where reads only the end of the prefix; a bounded slice keeps a line of
+        # thousands of matches linear.
+        line_prefix = text[max(line_start, start - 200): start]
+        is_comment = segment.python is not None and 0 <= lines.first_hash(line) < column - 1
         hits.append(
             Hit(
                 segment=segment_index,

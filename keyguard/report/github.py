@@ -15,6 +15,7 @@ Notebook findings point at the raw JSON line (`raw_line`), the line GitHub shows
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from urllib.parse import unquote
 
 from keyguard.model import Finding, Severity
@@ -40,6 +41,12 @@ def command_for(finding: Finding) -> str:
 
 
 def _annotation(finding: Finding, scrubber: Scrubber, cwd: str | None) -> str:
+    history = ""
+    if finding.commit is not None:  # --history: where the key is now, and where it came from
+        status = "still in HEAD" if finding.in_head else "no longer in HEAD, still in history"
+        history = f" [introduced in commit {finding.commit[:12]}, {status}]"
+        if finding.head_location is not None:
+            finding = replace(finding, location=finding.head_location)
     loc = finding.location
     line, col, end_line, end_col = finding.raw_region()
     # The annotation's file is the repository-relative path GitHub knows the file by.
@@ -53,6 +60,7 @@ def _annotation(finding: Finding, scrubber: Scrubber, cwd: str | None) -> str:
     if finding.verification.state.value != "not-checked":
         detail = f" ({finding.verification.detail})" if finding.verification.detail else ""
         message += f" [verification: {finding.verification.state.value}{detail}]"
+    message += history
     props = [("file", path), ("line", str(line)), ("endLine", str(end_line))]
     if end_line == line:
         # GitHub's check annotations accept columns only on a single-line range.

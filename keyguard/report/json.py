@@ -8,6 +8,9 @@ fingerprint, fixable, verification, verification_detail, and secret: redacted
 ("ab12…(44 chars)") unless `show_secrets` is set. Text fields (path, message, summary notes
 and errors, ...) pass through `Scrubber`: key-shaped tokens redacted unless `show_secrets`,
 control characters and undecodable bytes of file names escaped (`\x1b`, `\xff`).
+History findings (`--history`) add commit (full SHA of the introducing commit),
+commit_date (its author date, ISO 8601), in_head, refs, and head_line/head_column (where the
+key is in HEAD) when in_head.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ SCHEMA_VERSION = 1
 
 
 # Fields whose values are not text for people: never rewritten by the scrubber.
-_KEEP = frozenset({"fingerprint", "secret"})
+_KEEP = frozenset({"fingerprint", "secret", "commit"})  # commit: a git object name (--history)
 
 
 def finding_to_dict(finding: Finding, *, show_secrets: bool = False,
@@ -65,7 +68,25 @@ def _raw_dict(finding: Finding, show_secrets: bool) -> dict[str, Any]:
         "verification_detail": finding.verification.detail,
         # Escaped even with --show-secrets: a value with a surrogate escape is no UTF-8.
         "secret": escape_controls(secret),
+        **history_fields(finding),
     }
+
+
+def history_fields(finding: Finding) -> dict[str, Any]:
+    """commit, commit_date, in_head, refs (and head_line/head_column when in HEAD) of a
+    --history finding; {} for tree scans, whose JSON is unchanged."""
+    if finding.commit is None:
+        return {}
+    fields: dict[str, Any] = {
+        "commit": finding.commit,
+        "commit_date": finding.commit_date,
+        "in_head": bool(finding.in_head),
+        "refs": list(finding.refs or ()),
+    }
+    if finding.head_location is not None:
+        fields["head_line"] = finding.head_location.line
+        fields["head_column"] = finding.head_location.column
+    return fields
 
 
 def render_json(

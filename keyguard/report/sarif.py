@@ -29,7 +29,7 @@ import os
 import re
 import subprocess
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import quote, unquote
@@ -203,6 +203,8 @@ def _result(finding: Finding, rule_index: int, uri: str, occurrence: int) -> dic
         properties["verification"] = finding.verification.state.value
         if finding.verification.detail:
             properties["verification_detail"] = finding.verification.detail
+    if finding.commit is not None:
+        properties.update(_history_properties(finding))
     if loc.cell is not None:
         properties["cell"] = loc.cell + 1  # 1-based, as in `nb.ipynb:cell 3:2:8`
         properties["cell_line"] = loc.cell_line
@@ -232,6 +234,20 @@ def _result(finding: Finding, rule_index: int, uri: str, occurrence: int) -> dic
     }
 
 
+def _history_properties(finding: Finding) -> dict[str, Any]:
+    """A --history result's commit, date, HEAD status and refs (the physical location is
+    where the key is in HEAD when it still is, else where the commit put it)."""
+    properties: dict[str, Any] = {
+        "commit": finding.commit,
+        "commit_date": finding.commit_date,
+        "in_head": bool(finding.in_head),
+        "refs": list(finding.refs or ()),
+    }
+    if finding.head_location is None:
+        properties["commit_line"] = finding.location.line
+    return properties
+
+
 def _scrub_tree(node: Any, scrubber: Scrubber) -> Any:
     """Every string through `scrubber`: URIs as machine locations (re-quoted when a secret
     was redacted in one), fingerprints untouched, all other text as human text."""
@@ -243,8 +259,8 @@ def _scrub_tree(node: Any, scrubber: Scrubber) -> Any:
         return node
     out: dict[str, Any] = {}
     for key, value in node.items():
-        if key == "partialFingerprints":
-            out[key] = value
+        if key == "partialFingerprints" or (key == "commit" and isinstance(value, str)):
+            out[key] = value  # a commit is a git object name (--history), not scanned text
         elif key == "uri" and isinstance(value, str):
             out[key] = _scrub_uri(value, scrubber)
         else:
@@ -317,6 +333,8 @@ def build_sarif(
     seen: dict[tuple[str, str], int] = {}
     ordered = sorted(findings, key=lambda f: (f.sort_key(), f.fingerprint))
     for finding in ordered:
+        if finding.head_location is not None:  # --history: the key is still in the file
+            finding = replace(finding, location=finding.head_location)
         uri = artifact_uri(finding.location.path, cwd)
         key = (uri, finding.fingerprint)
         seen[key] = seen.get(key, 0) + 1

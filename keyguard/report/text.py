@@ -41,6 +41,9 @@ def render_finding(finding: Finding, *, color: bool = False, show_secret: bool =
         if finding.verification.detail:
             state += f": {scrubber.text(finding.verification.detail)}"
         extras.append(f"[{state}]")
+    if finding.commit is not None:
+        status = "still in HEAD" if finding.in_head else "not in HEAD"
+        extras.append(f"[commit {finding.commit[:12]} {(finding.commit_date or '')[:10]}, {status}]")
     if finding.is_secret:  # a notice (KG205) matched code, not a key: nothing to redact
         secret = finding.secret.reveal() if show_secret else finding.secret.redacted
         extras.append(f"[{escape_controls(secret)}]")

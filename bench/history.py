@@ -1,0 +1,223 @@
+"""History benchmark (not a test): `keyguard scan --history` against betterleaks.
+
+    python bench/history.py [--runs 3] [--commits 10000] [--real DIR] [--betterleaks BIN]
+
+Inputs, each scanned by both tools in interleaved runs (keyguard, betterleaks, keyguard, ...):
+
+(a) a real repository: a mirror clone of /work/real/Qiskit+qiskit-ibm-runtime (2,743
+    commits, every ref). That checkout lacks 39 large blobs (the mirror it came from left
+    them out); betterleaks stops at the first unreadable blob ("incomplete scan"), so the
+    bench points each missing blob at a placeholder blob with `refs/replace/` and runs
+    betterleaks through a `git` wrapper that unsets GIT_NO_REPLACE_OBJECTS (betterleaks sets
+    it). Both tools then read exactly the same history.
+(b) a generated repository of --commits commits (git fast-import): a project of Python
+    modules, notebooks and config files, each commit editing one to three of them, with
+    fake keys (keyguard.fakes) planted and removed again every few hundred commits.
+(c) pre-push of a handful of commits (`keyguard scan --history=HEAD~5..HEAD`) against a
+    pre-commit-style run on the files those commits touched (`keyguard scan FILES`).
+
+Prints wall time (median), the ratio keyguard / betterleaks, and the peak RSS of the largest
+process of each tool (ru_maxrss over the whole process tree, from wait4). Targets: wall
+time <= 1.0x betterleaks, peak memory <= 300 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from keyguard.fakes import FakeKeys
+
+REAL = Path("/work/real/Qiskit+qiskit-ibm-runtime")
+ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+
+
+def measure(cmd: list[str], cwd: Path, env: dict[str, str] | None = None
+            ) -> tuple[float, float, int, float]:
+    """(wall seconds, peak RSS MB of the largest process in the tree, exit code, CPU seconds
+    of the whole tree: user + system, which the other sessions on the machine disturb less
+    than wall time)."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env or ENV, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    return wall, usage.ru_maxrss / 1024, proc.returncode, usage.ru_utime + usage.ru_stime
+
+
+def git(*args: str, cwd: Path, **kw) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True,
+                          **kw).stdout
+
+
+def prepare_real(source: Path, work: Path) -> tuple[Path, dict[str, str]]:
+    """A mirror of `source` with its missing blobs replaced; the env betterleaks runs in."""
+    mirror = work / "real.git"
+    git("clone", "--quiet", "--mirror", str(source), str(mirror), cwd=work)
+    listing = git("rev-list", "--objects", "--all", "--missing=print", cwd=mirror)
+    missing = [line[1:] for line in listing.splitlines() if line.startswith("?")]
+    if missing:
+        placeholder = subprocess.run(
+            ["git", "hash-object", "-w", "--stdin"], cwd=mirror, check=True, capture_output=True,
+            input=b"placeholder: this blob was absent from the mirror\n").stdout.decode().strip()
+        for name in missing:
+            git("update-ref", f"refs/replace/{name}", placeholder, cwd=mirror)
+    wrapper = work / "gitwrap"
+    wrapper.mkdir()
+    real_git = shutil.which("git") or "/usr/bin/git"
+    (wrapper / "git").write_text(f"#!/bin/sh\nunset GIT_NO_REPLACE_OBJECTS\nexec {real_git} \"$@\"\n")
+    (wrapper / "git").chmod(0o755)
+    env = dict(ENV, PATH=f"{wrapper}{os.pathsep}{ENV.get('PATH', '')}")
+    print(f"real: {mirror} ({git('rev-list', '--all', '--count', cwd=mirror).strip()} commits, "
+          f"{len(missing)} missing blobs replaced)")
+    return mirror, env
+
+
+def generate(path: Path, commits: int) -> Path:
+    """A repository of `commits` commits built with git fast-import."""
+    fakes = FakeKeys("bench-history")
+    git("init", "--quiet", str(path), cwd=path.parent)
+    files: dict[str, list[str]] = {}
+    for i in range(60):
+        files[f"src/pkg{i % 6}/module_{i}.py"] = [
+            "import os\n", "from qiskit_ibm_runtime import QiskitRuntimeService\n\n",
+            *[f"def f{j}(x):\n    return x * {j}  # step {j}\n" for j in range(40)]]
+    for i in range(10):
+        files[f"notebooks/nb_{i}.ipynb"] = []
+    for i in range(10):
+        files[f"config/settings_{i}.toml"] = [f"[section{j}]\nvalue = {j}\n" for j in range(20)]
+    names = sorted(files)
+    planted = {}
+
+    def notebook(lines: list[str]) -> str:
+        import json
+
+        cells = [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+                  "source": [line]} for line in lines[-30:]] or [
+                     {"cell_type": "markdown", "metadata": {}, "source": ["# notebook"]}]
+        return json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5},
+                          indent=1) + "\n"
+
+    stream = []
+    rng = __import__("random").Random(7)
+    for n in range(commits):
+        changed = rng.sample(names, rng.randint(1, 3))
+        for name in changed:
+            lines = files[name]
+            if name.endswith(".ipynb"):
+                lines.append(f"x{n} = {n} * 2\n")
+            elif name.endswith(".toml"):
+                lines[rng.randrange(len(lines))] = f"[s{n}]\nvalue = {n}\n"
+            else:
+                lines[rng.randrange(2, len(lines))] = f"def g{n}(x):\n    return x + {n}\n"
+        if n % 500 == 250:  # plant a key ...
+            name = changed[0]
+            key = fakes.ibm_key()
+            planted[name] = key
+            files[name].append(f'TOKEN = "{key}"  # QISKIT_IBM_TOKEN\n' if not name.endswith(".ipynb")
+                               else f'service = QiskitRuntimeService(token="{key}")\n')
+        elif n % 500 == 260 and planted:  # ... and remove it again
+            for name, key in list(planted.items()):
+                files[name] = [line for line in files[name] if key not in line]
+                changed.append(name)
+            planted.clear()
+        stream.append(f"commit refs/heads/main\nmark :{n + 1}\n"
+                      f"author Bench <bench@example.invalid> {1_600_000_000 + n * 60} +0000\n"
+                      f"committer Bench <bench@example.invalid> {1_600_000_000 + n * 60} +0000\n"
+                      f"data {len(f'commit {n}')}\ncommit {n}\n")
+        for name in set(changed) if n else names:
+            body = notebook(files[name]) if name.endswith(".ipynb") else "".join(files[name])
+            data = body.encode()
+            stream.append(f"M 100644 inline {name}\ndata {len(data)}\n")
+            stream.append(data.decode() + "\n")
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=path, check=True,
+                   input="".join(stream).encode())
+    git("checkout", "--quiet", "-f", "main", cwd=path)
+    return path
+
+
+def compare(label: str, repo: Path, runs: int, betterleaks: str, bl_env: dict[str, str] | None,
+            work: Path) -> None:
+    keyguard = [sys.executable, "-m", "keyguard", "scan", "--history", str(repo), "-q",
+                "--exit-zero"]
+    report = work / "bl.json"
+    peer = [betterleaks, "git", str(repo), "--no-banner", "--redact", "--exit-code", "0",
+            "-o", str(report)]
+    kg_t, bl_t, kg_m, bl_m, kg_c, bl_c = [], [], [], [], [], []
+    for _ in range(runs):
+        t, m, rc, c = measure(keyguard, work)
+        assert rc == 0, f"keyguard exited {rc}"
+        kg_t.append(t)
+        kg_m.append(m)
+        kg_c.append(c)
+        t, m, rc, c = measure(peer, work, bl_env)
+        assert rc == 0, f"betterleaks exited {rc}"
+        bl_t.append(t)
+        bl_m.append(m)
+        bl_c.append(c)
+    kg, bl = statistics.median(kg_t), statistics.median(bl_t)
+    kc, bc = statistics.median(kg_c), statistics.median(bl_c)
+    found = subprocess.run([*keyguard[:-2], "--format", "json", "--exit-zero"], cwd=work,
+                           capture_output=True, text=True, env=ENV).stdout
+    import json
+
+    kg_found = len(json.loads(found)["findings"])
+    peer_report = json.loads(report.read_text() or "[]")
+    bl_found = len(peer_report["findings"] if isinstance(peer_report, dict) else peer_report)
+    print(f"{label}: wall keyguard {kg:.1f} s (runs {', '.join(f'{t:.1f}' for t in kg_t)}), "
+          f"betterleaks {bl:.1f} s (runs {', '.join(f'{t:.1f}' for t in bl_t)}): "
+          f"ratio {kg / bl:.2f}x; CPU keyguard {kc:.1f} s, betterleaks {bc:.1f} s: ratio "
+          f"{kc / bc:.2f}x; peak RSS (largest process, git included) keyguard "
+          f"{max(kg_m):.0f} MB, betterleaks {max(bl_m):.0f} MB; findings keyguard {kg_found}, "
+          f"betterleaks {bl_found}")
+
+
+def pre_push(repo: Path, runs: int, work: Path) -> None:
+    touched = sorted(set(git("diff", "--name-only", "HEAD~5", "HEAD", cwd=repo).split()))
+    hook = [sys.executable, "-m", "keyguard", "scan", "--history=HEAD~5..HEAD", "-q", "--exit-zero"]
+    files = [sys.executable, "-m", "keyguard", "scan", *touched, "-q", "--exit-zero"]
+    a, b = [], []
+    for _ in range(runs):
+        a.append(measure(hook, repo)[0])
+        b.append(measure(files, repo)[0])
+    print(f"pre-push of 5 commits ({len(touched)} files): {statistics.median(a) * 1000:.0f} ms; "
+          f"pre-commit-style scan of those files: {statistics.median(b) * 1000:.0f} ms "
+          f"(ratio {statistics.median(a) / statistics.median(b):.2f}x)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--commits", type=int, default=10_000)
+    parser.add_argument("--real", type=Path, default=REAL)
+    parser.add_argument("--betterleaks", default=shutil.which("betterleaks")
+                        or "/work/venvs/bench-peers/bin/betterleaks")
+    args = parser.parse_args()
+    print(f"machine: {os.cpu_count()} cores; git {git('--version', cwd=Path('.')).split()[-1]}")
+    with tempfile.TemporaryDirectory(prefix="kg-bench-history-") as tmp:
+        work = Path(tmp)
+        generated = work / "generated"
+        generated.mkdir()
+        start = time.perf_counter()
+        generate(generated, args.commits)
+        print(f"generated: {args.commits} commits in {time.perf_counter() - start:.1f} s")
+        if args.real.is_dir():
+            mirror, env = prepare_real(args.real, work)
+            compare("real qiskit-ibm-runtime", mirror, args.runs, args.betterleaks, env, work)
+        else:
+            print(f"real: {args.real} is absent, skipped")
+        compare(f"generated {args.commits} commits", generated, args.runs, args.betterleaks,
+                None, work)
+        pre_push(generated, max(args.runs, 5), work)
+
+
+if __name__ == "__main__":
+    main()

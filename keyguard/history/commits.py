@@ -1,0 +1,99 @@
+"""Which commits to scan, and which blob each commit introduced at which path.
+
+`list_commits` resolves the user's revisions with `git rev-list` (anything it accepts:
+`--all`, `origin/main..HEAD`, `A..B --since=2024-01-01`), parents before children.
+`iter_changes` streams `git log --raw` over exactly those commits: one `Change` per blob a
+commit put at a path, including blobs made by a merge resolution (`-c`: files that differ
+from every parent). Deletions are dropped; renames are a delete and an add (`--no-renames`:
+the key is then also at the new path, from the renaming commit on).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from keyguard.history.git import Git, GitError
+
+SUBMODULE_MODE = b"160000"
+NULL_SHA = "0" * 40
+
+
+@dataclass(frozen=True)
+class Change:
+    """Commit `commit` (authored at `date`, ISO 8601) put blob `blob` at `path` (raw bytes).
+
+    `mode` is git's file mode ("100644", "120000" symlink, "160000" submodule); `merge` says
+    the commit is a merge and the blob is its resolution (differs from every parent).
+    """
+
+    commit: str
+    date: str
+    path: bytes
+    blob: str
+    mode: bytes
+    merge: bool
+
+
+def list_commits(git: Git, revisions: Sequence[str], pathspecs: Sequence[str]) -> list[str]:
+    """Full SHAs of the commits `revisions` select, oldest first (parents before children)."""
+    args = ["rev-list", "--reverse", "--topo-order", "--full-history", *revisions, "--"]
+    proc = git.run([*args, *pathspecs], check=False)
+    if proc.returncode != 0:
+        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        detail = message[0] if message else "no message"
+        raise GitError(f"git rev-list does not accept {' '.join(revisions)!r}: {detail}")
+    return proc.stdout.decode().split()
+
+
+def iter_changes(git: Git, commits: Sequence[str], pathspecs: Sequence[str]) -> Iterator[Change]:
+    """Each blob each of `commits` (in that order) introduced, streamed from `git log --raw`."""
+    if not commits:
+        return
+    args = ["log", "--no-walk=unsorted", "--stdin", "-z", "--raw", "-c", "--no-abbrev",
+            "--no-renames", "--no-ext-diff", "--no-textconv", "--format=%x01%H %aI %P", "--"]
+    proc = git.popen([*args, *pathspecs], stdin=True)
+    assert proc.stdin is not None and proc.stdout is not None
+    # git reads all of stdin (to the end) before it writes: no deadlock with one thread.
+    proc.stdin.write("".join(c + "\n" for c in commits).encode())
+    proc.stdin.close()
+    buffer = b""
+    while True:
+        chunk = proc.stdout.read(1 << 16)
+        if not chunk:
+            break
+        buffer += chunk
+        records = buffer.split(b"\x01")
+        buffer = records.pop()
+        for record in records:
+            yield from _parse_record(record)
+    if buffer:
+        yield from _parse_record(buffer)
+    stderr = proc.stderr.read() if proc.stderr else b""
+    if proc.wait() != 0:
+        text = stderr.decode("utf-8", "replace").strip().splitlines()
+        raise GitError(f"git log failed: {text[0] if text else 'no message'}")
+
+
+def _parse_record(record: bytes) -> Iterator[Change]:
+    """One commit of `git log -z --raw -c --format=%x01%H %aI %P` output."""
+    if not record.strip(b"\0\n"):
+        return
+    header, _, body = record.partition(b"\0")
+    fields = header.decode().split()
+    commit, date, parents = fields[0], fields[1], fields[2:]
+    tokens = body.lstrip(b"\n\0").split(b"\0")
+    i = 0
+    while i + 1 < len(tokens):
+        meta, path = tokens[i], tokens[i + 1]
+        i += 2
+        if not meta.startswith(b":"):
+            continue
+        parts = meta.lstrip(b":").split()
+        n = (len(parts) - 1) // 2  # modes (parents + result), then as many blob names, status
+        if n < 2:
+            continue
+        mode, blob = parts[n - 1], parts[2 * n - 1].decode()
+        if blob == NULL_SHA:  # deleted in this commit
+            continue
+        yield Change(commit, date, path, blob, mode, merge=len(parents) > 1)

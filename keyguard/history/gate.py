@@ -1,0 +1,248 @@
+"""Which blobs can hold something a scan of the version before did not: the diff gate.
+
+A blob is one version of a file. Scanning every version in full costs commits x file size;
+most versions differ from the one before by a few lines that hold no key. So one
+`git log -p -U0` pass (git computes the diffs) gives each new blob's added lines, and a
+blob is scanned only when those lines hold
+
+- a value in the format of a token or identifier rule that passes the token detector's
+  shape filters (the same format layer as a tree scan, without its context filters),
+- an SDK credential call site, a provider environment-variable write or an assignment
+  keyword (the Python detector's own `wants` test): a literal of unusual shape or a
+  save_account() notice, or
+- a removed ignore comment (a key it hid is reported again).
+
+Everything git shows no text diff for (merge resolutions, binary or attribute-marked files,
+commits git could not diff) is scanned in full, and so is every blob of HEAD (a history
+scan finds at least what a tree scan finds). What the gate can miss: provider context
+(a keyword such as "ionq" that a bare key shape needs) added in a later commit to a file
+whose key shape was added earlier without it, and removed again before HEAD.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
+
+from keyguard.detect.filters import is_placeholder, is_plausible_token
+from keyguard.detect.tokens import min_width
+from keyguard.documents import Segment
+from keyguard.history.git import Git
+
+if TYPE_CHECKING:
+    from keyguard.rulepack import Rule
+    from keyguard.scan import Engine
+
+# In a notebook, a run of key characters longer than this (a base64 image) sends the blob to
+# a full scan, which skips images, instead of running every rule's regex along it here.
+LONG_RUN = 1024
+_PYTHON_LIKE = (b".py", b".pyi", b".pyw", b".ipynb")
+_ADDED = re.compile(rb"^\+(.*)", re.M)
+_INDEX = re.compile(rb"^index ([0-9a-f]{40,64})\.\.([0-9a-f]{40,64})", re.M)
+_SECTION = b"\ndiff --git "
+_IGNORE_WORDS = (b"keyguard", b"allowlist")  # `# keyguard: ignore`, `pragma: allowlist`
+_REMOVED_IGNORE = re.compile(rb"^-.*(?:" + b"|".join(_IGNORE_WORDS) + rb")", re.M)
+
+
+_KEY_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+/=-"
+# Key characters -> "a", everything else -> " ": runs are then found with bytes.find (C speed)
+# instead of a regex stepping through every identifier.
+_RUN_MAP = bytes(0x61 if chr(i).encode("latin-1") in _KEY_CHARS else 0x20 for i in range(256))
+
+
+def holds_key_format(added: bytes, engine: Engine, long_run_scans: bool = True) -> bool:
+    """Whether `added` holds a value in the format of a selected token or identifier rule that
+    passes the token detector's shape filters (plausibility, placeholders): the same format
+    layer as `find_tokens`, without the context filters (context may sit elsewhere in the
+    file). Bare rules' regexes are bounded by key characters, so each is run inside one run
+    of key characters at a time, as `find_tokens` does."""
+    bare, anchored = _rule_groups(engine)
+    if bare:
+        shortest = min(w for _, w in bare)
+        mapped = added.translate(_RUN_MAP)
+        needle = b"a" * shortest
+        start = mapped.find(needle)
+        while start >= 0:
+            stop = mapped.find(b" ", start)
+            stop = len(added) if stop < 0 else stop
+            if long_run_scans and stop - start > LONG_RUN:
+                return True  # a notebook image: the full scan (which skips images) decides
+            run = added[start:stop].decode("ascii")
+            for rule, width in bare:
+                if len(run) >= width:
+                    for match in rule.regex.finditer(run):  # type: ignore[union-attr]
+                        if _passes_shape(rule, match.group("secret"), engine):
+                            return True
+            start = mapped.find(needle, stop)
+    lower = added.lower() if anchored else b""
+    for rule, keywords in anchored:
+        if any(k in lower for k in keywords):
+            text = added.decode("utf-8", "replace")
+            for match in rule.regex.finditer(text):  # type: ignore[union-attr]
+                if _passes_shape(rule, match.group("secret"), engine):
+                    return True
+    return False
+
+
+_GROUPS: dict[int, tuple[Engine, list[tuple[Rule, int]], list[tuple[Rule, tuple[bytes, ...]]]]] = {}
+
+
+def _rule_groups(engine: Engine) -> tuple[list[tuple[Rule, int]], list[tuple[Rule, tuple[bytes, ...]]]]:
+    """(bare rules with their minimum width, keyword rules with their keywords as bytes)."""
+    cached = _GROUPS.get(id(engine))
+    if cached is None or cached[0] is not engine:
+        rules = engine.token_rules
+        bare = [(r, min_width(r)) for r in rules if not r.keywords]
+        anchored = [(r, tuple(k.encode() for k in r.keywords)) for r in rules if r.keywords]
+        cached = _GROUPS[id(engine)] = (engine, bare, anchored)
+    return cached[1], cached[2]
+
+
+def _passes_shape(rule: Rule, value: str, engine: Engine) -> bool:
+    from keyguard.advice import behaviour
+
+    if not behaviour(rule).plausibility:  # as find_tokens: only token types have shape checks
+        return True
+    if not is_plausible_token(value, min_entropy=rule.min_entropy, mixed_case=rule.mixed_case):
+        return False
+    provider = engine.ruleset.providers[rule.provider]
+    return not is_placeholder(value, provider.placeholders, frozenset(provider.env_vars))
+
+
+class Gate:
+    """Decides per diff section; `scan` collects blobs that need a scan, `seen` every blob
+    the diff pass showed as text (blobs never seen are scanned in full)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.scan: set[str] = set()
+        self.seen: set[str] = set()
+
+    def section(self, text: bytes) -> None:
+        at = text.find(b"\nindex ")
+        if at < 0:
+            return  # mode change, or a header git wrote without contents
+        dots = text.find(b"..", at)
+        line_end = text.find(b"\n", at + 1)
+        if dots < 0 or line_end < 0 or dots > line_end:
+            return
+        space = text.find(b" ", dots, line_end)
+        blob = text[dots + 2: space if space > 0 else line_end].decode()
+        head_end = text.find(b"\n@@", line_end - 1)
+        if head_end < 0:  # no hunk: binary ("Binary files ... differ") or empty
+            return
+        self.seen.add(blob)
+        if blob in self.scan:
+            return
+        body = text[head_end + 1:]
+        if (b"keyguard" in body or b"allowlist" in body) and _REMOVED_IGNORE.search(body):
+            self.scan.add(blob)
+            return
+        name = text[:text.find(b"\n")].rstrip(b'"')
+        python_like, notebook = name.endswith(_PYTHON_LIKE), name.endswith(b".ipynb")
+        # Cheap first: the whole hunk text (removed lines too) has no key format and, for
+        # Python, no call-site hint: nothing new can be there.
+        maybe_key = holds_key_format(body, self.engine, notebook)
+        if not maybe_key and not python_like:
+            return
+        added = b"\n".join(_ADDED.findall(body))
+        if not added:
+            return
+        if maybe_key and holds_key_format(added, self.engine, notebook):
+            self.scan.add(blob)
+            return
+        if python_like:
+            decoded = added.decode("utf-8", "replace")
+            if notebook:  # code cells are JSON strings
+                decoded = decoded.replace('\\"', '"').replace("\\n", "\n")
+            if self.engine.python_detector.wants([Segment(text=decoded, python=decoded)]):
+                self.scan.add(blob)
+
+
+def _diff_pass(args: tuple[Git, list[str], list[str], Engine | None,
+                            tuple[tuple[str, ...], frozenset[str]]]) -> tuple[set[str], set[str]]:
+    git, commits, specs, engine, engine_key = args
+    if engine is None:  # in a worker process: the same engine, rebuilt from its key
+        from keyguard.scan import _engine
+
+        engine = _engine(*engine_key)
+    gate = Gate(engine)
+    # Deletions are left out (--diff-filter): a removed line adds no key (betterleaks does
+    # the same); a deleted blob was scanned where it was added.
+    cmd = ["log", "--no-walk=unsorted", "--stdin", "-p", "-U0", "--full-index", "--no-merges",
+           "--diff-filter=AMT", "--no-renames", "--no-ext-diff", "--no-textconv", "--no-color", "--format=%x01%H",
+           "--", *specs]
+    proc = git.popen(cmd, stdin=True)
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write("".join(c + "\n" for c in commits).encode())
+    proc.stdin.close()
+    tail = b""
+    while True:
+        chunk = proc.stdout.read(1 << 20)
+        if not chunk:
+            break
+        parts = (tail + chunk).split(_SECTION)
+        tail = parts.pop()
+        for part in parts:
+            gate.section(part)
+    # When git dies the last section may be cut short: its blob then stays unseen.
+    if proc.wait() == 0 and tail:
+        gate.section(tail)
+    if proc.stderr is not None:
+        proc.stderr.close()
+    return gate.scan, gate.seen
+
+
+
+class DiffGate:
+    """The diff pass, started at construction: with `workers` > 1 the commits are split into
+    that many `git log -p` passes in worker processes (forked now, from the calling thread),
+    so the caller can do other work before `result()`."""
+
+    def __init__(self, git: Git, commits: Sequence[str], specs: Sequence[str], engine: Engine,
+                 *, workers: int = 1, extra: tuple[str, ...] = ()) -> None:
+        self._args = (git, list(commits), list(specs), engine, (extra, engine.selected))
+        self._pool = None
+        self._futures: list = []
+        if commits and workers > 1 and len(commits) >= 200:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            size = -(-len(commits) // workers)
+            chunks = [list(commits[i:i + size]) for i in range(0, len(commits), size)]
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            self._pool = ProcessPoolExecutor(max_workers=workers,
+                                             mp_context=multiprocessing.get_context(method))
+            self._futures = [
+                self._pool.submit(_diff_pass, (git, chunk, list(specs), None, (extra, engine.selected)))
+                for chunk in chunks]
+
+    def result(self) -> tuple[set[str], set[str]]:
+        """(blobs whose added lines may hold something new, blobs the pass showed as text)."""
+        if self._pool is None:
+            return _diff_pass(self._args) if self._args[1] else (set(), set())
+        scan: set[str] = set()
+        seen: set[str] = set()
+        try:
+            for future in self._futures:
+                part_scan, part_seen = future.result()
+                scan |= part_scan
+                seen |= part_seen
+        finally:
+            self._pool.shutdown()
+        return scan, seen
+
+
+def select(blobs: set[str], scan: set[str], seen: set[str], always: Iterable[str] = ()) -> set[str]:
+    """The blobs to scan: those the gate passed, those the diff pass never showed (merge
+    resolutions, binary files, a pass cut short) and `always` (HEAD's blobs)."""
+    return (blobs & scan) | (blobs - seen) | (blobs & set(always))
+
+
+def gated_blobs(git: Git, commits: Sequence[str], specs: Sequence[str], blobs: set[str],
+                engine: Engine, always: Iterable[str] = (), *, workers: int = 1,
+                extra: tuple[str, ...] = ()) -> set[str]:
+    """`diff_gate` then `select`: the subset of `blobs` to scan."""
+    scan, seen = DiffGate(git, commits, specs, engine, workers=workers, extra=extra).result()
+    return select(blobs, scan, seen, always)

@@ -1,0 +1,116 @@
+"""Running `git`: finding it, checking its version, locating the repository.
+
+Every failure the user can cause (no git, a git older than MIN_VERSION, a path outside any
+repository) is a `GitError` with a message that says what to do; the CLI prints it and
+exits 2. Output of git is bytes: paths in history need not be UTF-8.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from collections.abc import Sequence
+
+# `for-each-ref --contains` (2.7), `rev-parse --is-shallow-repository` (2.15) and the
+# `cat-file --batch` error lines keyguard reads ("<name> missing") are all older than this.
+MIN_VERSION = (2, 20)
+_VERSION = re.compile(rb"git version (\d+)\.(\d+)")
+
+
+class GitError(ValueError):
+    """git is missing or too old, or the path is not in a git repository."""
+
+
+def git_binary() -> str:
+    """Path of `git`; GitError when it is not on PATH or older than MIN_VERSION."""
+    git = shutil.which("git")
+    needed = ".".join(map(str, MIN_VERSION))
+    if git is None:
+        raise GitError(f"--history needs git {needed} or newer, and git is not on PATH")
+    try:
+        out = subprocess.run([git, "--version"], capture_output=True, check=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        raise GitError(f"--history needs git {needed} or newer; `git --version` failed") from None
+    match = _VERSION.search(out)
+    if match is None or (int(match.group(1)), int(match.group(2))) < MIN_VERSION:
+        found = out.decode("utf-8", "replace").strip() or "an unknown version"
+        raise GitError(f"--history needs git {needed} or newer (found {found})")
+    return git
+
+
+def environment() -> dict[str, str]:
+    """The environment for git: no pager, no prompts, no replacement of our formats by the
+    user's config (colour, external diff)."""
+    env = dict(os.environ)
+    env.update(GIT_PAGER="cat", GIT_TERMINAL_PROMPT="0", LC_ALL="C")
+    return env
+
+
+class Git:
+    """One repository: `root` is its top-level directory (the work tree)."""
+
+    def __init__(self, root: str, binary: str) -> None:
+        self.root = root
+        self.binary = binary
+        self.env = environment()
+
+    @classmethod
+    def at(cls, path: str) -> Git:
+        """The repository holding `path` (a file or directory); GitError if there is none."""
+        binary = git_binary()
+        directory = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
+        if not os.path.isdir(directory):
+            raise GitError(f"{path}: no such directory")
+        proc = subprocess.run([binary, "rev-parse", "--show-toplevel"], cwd=directory,
+                              capture_output=True, env=environment())
+        if proc.returncode != 0:  # a bare repository has no top level: use the git dir
+            bare = subprocess.run([binary, "rev-parse", "--is-bare-repository", "--absolute-git-dir"],
+                                  cwd=directory, capture_output=True, env=environment())
+            lines = bare.stdout.splitlines()
+            if bare.returncode == 0 and lines and lines[0] == b"true":
+                return cls(os.fsdecode(lines[1]), binary)
+            raise GitError(f"{path}: not inside a git repository (--history scans a repository's "
+                           "commits; run it inside a clone)")
+        return cls(os.fsdecode(proc.stdout.rstrip(b"\n")), binary)
+
+    def command(self, args: Sequence[str]) -> list[str]:
+        # -c options: our parsers need plain output whatever the user's configuration.
+        return [self.binary, "-c", "color.ui=false", "-c", "core.quotePath=false",
+                "-c", "diff.external=", "-c", "log.showSignature=false", *args]
+
+    def run(self, args: Sequence[str], *, stdin: bytes | None = None,
+            check: bool = True) -> subprocess.CompletedProcess[bytes]:
+        proc = subprocess.run(self.command(args), cwd=self.root, input=stdin,
+                              capture_output=True, env=self.env)
+        if check and proc.returncode != 0:
+            raise GitError(f"git {args[0]} failed: {_first_line(proc.stderr)}")
+        return proc
+
+    def popen(self, args: Sequence[str], *, stdin: bool = False) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(self.command(args), cwd=self.root, env=self.env,
+                                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def has_commits(self) -> bool:
+        return self.run(["rev-parse", "--verify", "--quiet", "HEAD"], check=False).returncode == 0 \
+            or bool(self.run(["for-each-ref", "--count=1"], check=False).stdout.strip())
+
+    def shallow_boundary(self) -> list[str]:
+        """Commits whose parents are missing (a shallow clone); [] for a full clone."""
+        out = self.run(["rev-parse", "--is-shallow-repository"], check=False).stdout.strip()
+        if out != b"true":
+            return []
+        path = self.run(["rev-parse", "--git-path", "shallow"]).stdout.strip()
+        shallow = os.path.join(self.root, os.fsdecode(path))
+        try:
+            with open(shallow, "rb") as handle:
+                return [line.strip().decode() for line in handle if line.strip()]
+        except OSError:
+            return []
+
+
+def _first_line(stderr: bytes) -> str:
+    text = stderr.decode("utf-8", "replace").strip().splitlines()
+    return text[0] if text else "no message"

@@ -1,0 +1,77 @@
+"""Reading blobs from the object store with `git cat-file`, streamed.
+
+`blob_sizes` asks `--batch-check` for sizes (cheap: no content is inflated), so huge blobs
+are skipped without being read. `read_blobs` streams contents from one `--batch` process; a
+writer thread feeds the names so neither side blocks. A missing object is reported as
+missing; a corrupt one that kills cat-file is named and reading resumes after it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+
+from keyguard.history.git import Git
+
+MISSING = -1
+
+
+def _feed(stream: object, names: Sequence[str]) -> None:
+    try:
+        for name in names:
+            stream.write(name.encode() + b"\n")  # type: ignore[attr-defined]
+        stream.close()  # type: ignore[attr-defined]
+    except (BrokenPipeError, OSError, ValueError):
+        pass  # cat-file died (a corrupt object): the reader notices and restarts
+
+
+def blob_sizes(git: Git, names: Iterable[str]) -> dict[str, int]:
+    """Blob name -> size in bytes, or MISSING for objects that are absent or not blobs."""
+    names = list(names)
+    if not names:
+        return {}
+    proc = git.run(["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"],
+                   stdin="".join(n + "\n" for n in names).encode(), check=False)
+    sizes: dict[str, int] = {}
+    for line in proc.stdout.splitlines():
+        parts = line.decode("utf-8", "replace").split()
+        if len(parts) == 3 and parts[1] == "blob":
+            sizes[parts[0]] = int(parts[2])
+    return {n: sizes.get(n, MISSING) for n in names}
+
+
+def read_blobs(git: Git, names: Sequence[str]) -> Iterator[tuple[str, bytes | None]]:
+    """(name, content) for each name in order; content None when git cannot read it."""
+    pending = list(names)
+    while pending:
+        done = 0
+        proc = git.popen(["cat-file", "--batch"], stdin=True)
+        assert proc.stdin is not None and proc.stdout is not None
+        writer = threading.Thread(target=_feed, args=(proc.stdin, pending), daemon=True)
+        writer.start()
+        out = proc.stdout
+        try:
+            for name in pending:
+                header = out.readline()
+                if not header:
+                    break  # cat-file died on this object
+                parts = header.split()
+                if len(parts) == 3:
+                    size = int(parts[2])
+                    data = out.read(size)
+                    out.read(1)  # the newline after the content
+                    if len(data) != size:
+                        break
+                    yield name, data if parts[1] == b"blob" else None
+                else:  # "<name> missing" / "ambiguous"
+                    yield name, None
+                done += 1
+        finally:
+            out.close()
+            proc.kill() if proc.poll() is None else None
+            proc.wait()
+            writer.join(timeout=5)
+        if done < len(pending):
+            yield pending[done], None  # the object cat-file could not read
+            done += 1
+        pending = pending[done:]

@@ -1,0 +1,269 @@
+"""`keyguard scan --history`: the pipeline over a repository's commits.
+
+commits (rev-list) -> changes (log --raw) -> distinct blobs -> gate -> scan each blob once
+(scan_bytes) -> first sighting per (secret, path) -> HEAD status, refs -> findings.
+Every problem a repository can have (shallow, empty, submodules, LFS, huge, binary, missing
+or corrupt objects) becomes a skip count or a note; only "no git / not a repository / bad
+revision" is an error (GitError, exit 2).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from keyguard.config import Config
+from keyguard.config import is_excluded as config_excluded
+from keyguard.documents import NOTEBOOK_SUFFIXES, PYTHON_SUFFIXES
+from keyguard.history.attribute import first_sightings, history_finding
+from keyguard.history.blobscan import Job, default_workers, scan_blob, scan_blobs
+from keyguard.history.commits import SUBMODULE_MODE, Change, iter_changes, list_commits
+from keyguard.history.gate import DiffGate, select
+from keyguard.history.git import Git, GitError
+from keyguard.history.objects import MISSING, blob_sizes, read_blobs
+from keyguard.model import Finding, Location
+from keyguard.rulepack import load_ruleset
+from keyguard.scan import FileResult, ScanResult, _engine
+
+ALL_REFS = "--all"
+SYMLINK_MODE = b"120000"
+
+
+@dataclass
+class HistoryResult(ScanResult):
+    """A ScanResult whose `files_scanned` counts distinct blobs; `commits` the commits read."""
+
+    commits: int = 0
+    repository: str = ""
+    gated_out: int = 0  # distinct blobs the diff gate showed need no scan
+
+
+def parse_revisions(value: str) -> list[str]:
+    """`--history` value -> rev-list arguments (empty or `--all`: every ref)."""
+    words = shlex.split(value) if value.strip() else [ALL_REFS]
+    for word in words:
+        if word.startswith("--output") or word.startswith("--exec"):
+            raise GitError(f"--history: {word!r} is not a revision")
+    return words
+
+
+def kind_of(path: str) -> str:
+    """The document kind a path is read as (a blob is scanned once per kind it appears as)."""
+    lower = path.lower()
+    if lower.endswith(NOTEBOOK_SUFFIXES):
+        return "notebook"
+    if lower.endswith(PYTHON_SUFFIXES):
+        return "python"
+    return "text"
+
+
+class _Paths:
+    """Raw git paths (bytes, relative to the repository root) -> display paths (relative to
+    the current directory, as a tree scan prints them). Non-UTF-8 bytes show as \\xNN."""
+
+    def __init__(self, root: str) -> None:
+        self.root = root
+        self.cwd = os.getcwd()
+        self._cache: dict[bytes, str] = {}
+
+    def display(self, raw: bytes) -> str:
+        shown = self._cache.get(raw)
+        if shown is None:
+            text = raw.decode("utf-8", "backslashreplace")
+            absolute = os.path.join(self.root, *text.split("/"))
+            try:
+                shown = os.path.relpath(absolute, self.cwd)
+            except ValueError:
+                shown = absolute
+            shown = shown.replace(os.sep, "/")
+            self._cache[raw] = shown
+        return shown
+
+
+def _pathspecs(git: Git, paths: Sequence[str]) -> list[str]:
+    specs = []
+    root = os.path.realpath(git.root)
+    for path in paths:
+        rel = os.path.relpath(os.path.realpath(path), root)
+        if rel == "." :
+            return []
+        if rel.startswith(".."):
+            raise GitError(f"{path}: outside the repository at {git.root}")
+        specs.append(":(top,literal)" + rel.replace(os.sep, "/"))
+    return specs
+
+
+def scan_history(paths: Sequence[str], revisions: str, config: Config) -> HistoryResult:
+    """Scan the commits `revisions` selects (see `parse_revisions`) in the repository holding
+    `paths[0]`, limited to `paths`. GitError for no git / not a repository / bad revision."""
+    paths = list(paths) or ["."]
+    git = Git.at(paths[0])
+    specs = _pathspecs(git, paths)
+    result = HistoryResult(repository=git.root)
+    where = os.path.relpath(git.root) if git.root else "."
+    if not git.has_commits():
+        result.notes.append((where, "the repository has no commits yet: no history to scan"))
+        return result
+    boundary = git.shallow_boundary()
+    if boundary:
+        result.notes.append((where, (
+            f"shallow clone: the history before {len(boundary)} commit(s) (e.g. "
+            f"{boundary[0][:12]}) is not in this clone and was not scanned; "
+            "`git fetch --unshallow` fetches it")))
+    words = parse_revisions(revisions)
+    commits = list_commits(git, words, specs)
+    result.commits = len(commits)
+    if not commits:
+        result.notes.append((where, f"no commits in {' '.join(words)}: nothing to scan"))
+        return result
+
+    shown = _Paths(git.root)
+    engine = _engine(tuple(config.extend_rules), load_ruleset(tuple(config.extend_rules)).select(
+        config.select, config.ignore))
+    workers = default_workers(config.jobs)
+    # The diff pass (git log -p, the longest step) runs in worker processes while this
+    # process reads the changes.
+    gate = DiffGate(git, commits, specs, engine, workers=workers, extra=tuple(config.extend_rules))
+    changes = _read_changes(git, shown, commits, specs, config, result)
+    head_tree = _head_tree(git, specs)
+    gate_scan, gate_seen = gate.result()
+
+    jobs: dict[tuple[str, str], Job] = {}
+    for change, path in changes:
+        jobs.setdefault((change.blob, kind_of(path)), Job(change.blob, path))
+    wanted = select({job.blob for job in jobs.values()}, gate_scan, gate_seen, head_tree.values())
+    result.gated_out = len({job.blob for job in jobs.values()} - wanted)
+
+    sizes = blob_sizes(git, wanted)
+    to_scan: list[Job] = []
+    unreadable: dict[str, str] = {}
+    for job in jobs.values():
+        if job.blob not in wanted:
+            continue
+        size = sizes.get(job.blob, MISSING)
+        if size == MISSING:
+            unreadable.setdefault(job.blob, job.path)
+        elif size > config.max_file_size:
+            result.skip(f"larger than {config.max_file_size // (1024 * 1024)} MB")
+        else:
+            to_scan.append(job)
+
+    results: dict[tuple[str, str], FileResult] = {}
+    for job, file_result in scan_blobs(git, to_scan, engine, tuple(config.extend_rules),
+                                       workers, sizes):
+        _count(result, job, file_result, unreadable)
+        results[(job.blob, kind_of(job.path))] = file_result
+    for blob, path in unreadable.items():
+        result.skip("missing or corrupt object")
+        result.notes.append((path, f"object {blob} is missing or corrupt: skipped, the scan "
+                                   "went on (`git fsck` names what is damaged)"))
+
+    reported, ignored = first_sightings(changes, results, kind_of)
+    head = _head_findings(git, shown, head_tree, {path for _, path in reported}, results, engine)
+    refs = _refs(git, {seen.change.commit for seen in reported.values()})
+    for (fingerprint, path), seen in reported.items():
+        location = head.get((fingerprint, path))
+        result.findings.append(history_finding(
+            seen, in_head=location is not None, refs=refs.get(seen.change.commit, ()),
+            head_location=location))
+    for seen in ignored.values():
+        result.ignored.append((history_finding(seen, in_head=False, refs=(), head_location=None),
+                               seen.reason or "ignored"))
+    if config.per_file_ignores:
+        from keyguard.ignores import apply_per_file_ignores
+
+        result.findings, per_file = apply_per_file_ignores(result.findings, config)
+        result.ignored.extend(per_file)
+    result.findings.sort(key=_order)
+    result.ignored.sort(key=lambda item: _order(item[0]))
+    return result
+
+
+def _read_changes(git: Git, shown: _Paths, commits: list[str], specs: list[str],
+                  config: Config, result: HistoryResult) -> list[tuple[Change, str]]:
+    """(change, display path) of every blob the commits put somewhere; submodules and
+    excluded paths are counted, symbolic links dropped."""
+    changes: list[tuple[Change, str]] = []
+    submodules: set[str] = set()
+    for change in iter_changes(git, commits, specs):
+        if change.mode == SUBMODULE_MODE:
+            submodules.add(shown.display(change.path))
+            continue
+        if change.mode == SYMLINK_MODE:
+            continue  # a link target, not content (tree scans do not follow links either)
+        path = shown.display(change.path)
+        if config.exclude and config_excluded(path, config):
+            result.skip("excluded by configuration")
+            continue
+        changes.append((change, path))
+    for path in sorted(submodules):
+        result.skip("submodule (not followed)")
+        result.notes.append((path, "submodule: not followed (scan its own repository)"))
+    return changes
+
+
+def _order(finding: Finding) -> tuple[object, ...]:
+    return (finding.commit_date or "", finding.commit or "", *finding.sort_key())
+
+
+def _count(result: HistoryResult, job: Job, file_result: FileResult,
+           unreadable: dict[str, str]) -> None:
+    if file_result.skipped == "missing or corrupt object":
+        unreadable.setdefault(job.blob, job.path)
+        return
+    if file_result.skipped:
+        result.skip(file_result.skipped)
+        return
+    result.files_scanned += 1
+    result.notes.extend((job.path, note) for note in file_result.notes
+                        if not note.startswith("syntax error"))
+
+
+def _head_tree(git: Git, specs: list[str]) -> dict[bytes, str]:
+    """Raw path -> blob name of every file in HEAD ({} when HEAD is unborn)."""
+    proc = git.run(["ls-tree", "-r", "-z", "--full-tree", "HEAD", "--", *specs], check=False)
+    tree: dict[bytes, str] = {}
+    if proc.returncode != 0:
+        return tree
+    for entry in proc.stdout.split(b"\0"):
+        meta, _, raw = entry.partition(b"\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[1] == b"blob" and parts[0] != SYMLINK_MODE:
+            tree[raw] = parts[2].decode()
+    return tree
+
+
+def _head_findings(git: Git, shown: _Paths, head_tree: dict[bytes, str], paths: set[str],
+                   results: dict[tuple[str, str], FileResult], engine: object
+                   ) -> dict[tuple[str, str], Location]:
+    """(fingerprint, display path) -> location in HEAD, for the paths that have findings."""
+    head_blobs = {shown.display(raw): blob for raw, blob in head_tree.items()}
+    head_blobs = {path: blob for path, blob in head_blobs.items() if path in paths}
+    missing = [Job(blob, path) for path, blob in head_blobs.items()
+               if (blob, kind_of(path)) not in results]
+    if missing:
+        for job, (_, data) in zip(missing, read_blobs(git, [j.blob for j in missing])):
+            results[(job.blob, kind_of(job.path))] = scan_blob(job, data, engine)  # type: ignore[arg-type]
+    locations: dict[tuple[str, str], Location] = {}
+    for path, blob in head_blobs.items():
+        for finding in results[(blob, kind_of(path))].findings:
+            locations.setdefault((finding.fingerprint, path), finding.location)
+    return {key: _with_path(loc, key[1]) for key, loc in locations.items()}
+
+
+def _with_path(location: Location, path: str) -> Location:
+    from dataclasses import replace
+
+    return location if location.path == path else replace(location, path=path)
+
+
+def _refs(git: Git, commits: set[str]) -> dict[str, tuple[str, ...]]:
+    """Commit -> the refs (full names) whose history holds it."""
+    found: dict[str, tuple[str, ...]] = {}
+    for commit in sorted(commits):
+        proc = git.run(["for-each-ref", "--format=%(refname)", "--contains", commit], check=False)
+        names = proc.stdout.decode("utf-8", "replace").split()
+        found[commit] = tuple(sorted(n for n in names if n != "refs/stash"))
+    return found

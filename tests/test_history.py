@@ -1,0 +1,449 @@
+"""`keyguard scan --history` on real repositories built with `git` in tmp dirs.
+
+One repository holds every case of issue 10: keys added then removed, a deleted file, a
+renamed file, notebook outputs later cleared, an unmerged branch, a merge resolution, a
+tag-only commit, a positional IonQProvider("<key>") call, a key in a comment, and benign
+placeholders and 40-hex digests. Keys come from keyguard.fakes at run time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from keyguard.cli import cli
+from keyguard.config import Config
+from keyguard.fakes import FakeKeys
+from keyguard.history import GitError, scan_history
+
+pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
+
+
+def git_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+    (home / "gitconfig").write_text("")
+    env.update(GIT_AUTHOR_NAME="Ada", GIT_AUTHOR_EMAIL="ada@example.invalid",
+               GIT_COMMITTER_NAME="Ada", GIT_COMMITTER_EMAIL="ada@example.invalid",
+               GIT_CONFIG_GLOBAL=str(home / "gitconfig"), GIT_CONFIG_NOSYSTEM="1",
+               GIT_CONFIG_PARAMETERS="'init.defaultBranch=main' 'commit.gpgsign=false'")
+    return env
+
+
+@dataclass
+class Repo:
+    path: Path
+    env: dict[str, str]
+    date: int = 1_700_000_000
+    keys: dict[str, str] = field(default_factory=dict)  # name -> key
+    # (key name, path) -> commit that introduced it there
+    expected: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def git(self, *args: str) -> str:
+        return subprocess.run(["git", *args], cwd=self.path, env=self.env, check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    def write(self, rel: str, text: str) -> None:
+        target = self.path / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(text)
+
+    def commit(self, message: str, *add: str) -> str:
+        self.git("add", "-A", *add)
+        self.date += 3600
+        stamp = f"{self.date} +0000"
+        env = dict(self.env, GIT_AUTHOR_DATE=stamp, GIT_COMMITTER_DATE=stamp)
+        subprocess.run(["git", "commit", "-q", "--allow-empty", "-m", message], cwd=self.path,
+                       env=env, check=True, capture_output=True)
+        return self.git("rev-parse", "HEAD")
+
+
+def notebook(source: str, output: str | None) -> str:
+    outputs = [] if output is None else [
+        {"output_type": "stream", "name": "stdout", "text": [output]}]
+    cell = {"cell_type": "code", "execution_count": 1 if outputs else None, "metadata": {},
+            "outputs": outputs, "source": [source]}
+    return json.dumps({"cells": [cell], "metadata": {}, "nbformat": 4, "nbformat_minor": 5},
+                      indent=1)
+
+
+def build(tmp_path: Path) -> Repo:
+    """The repository of every case; `expected` says which commit introduced which key."""
+    fakes = FakeKeys("test_history")
+    path = tmp_path / "repo"
+    path.mkdir()
+    repo = Repo(path, git_env(tmp_path))
+    repo.git("init", "-q")
+    k = repo.keys
+    for name in ("removed", "deleted", "renamed", "notebook", "branch", "merge", "tag",
+                 "positional", "comment"):
+        k[name] = fakes.ionq_key() if name in ("positional", "comment", "removed") else fakes.ibm_key()
+    digest = fakes.hex(40)
+
+    # 1. Benign history: placeholders and digests.
+    repo.write("README.md", f"Set `IONQ_API_KEY`; see commit {digest} for the fix.\n")
+    repo.write("placeholder.py", 'from qiskit_ionq import IonQProvider\n'
+                                 'provider = IonQProvider("<your-api-key>")\n'
+                                 'service_token = "YOUR_IBM_QUANTUM_TOKEN"\n')
+    repo.write("requirements.txt", f"qiskit-ibm-runtime==0.30  # sha1 {fakes.hex(40)}\n")
+    repo.commit("benign")
+    # 2. A key added then removed.
+    repo.write("config.py", f'from qiskit_ionq import IonQProvider\nprovider = IonQProvider(token="{k["removed"]}")\n')
+    repo.expected[("removed", "config.py")] = repo.commit("add config")
+    repo.write("config.py", 'import os\nfrom qiskit_ionq import IonQProvider\nprovider = IonQProvider(token=os.environ["IONQ_API_KEY"])\n')
+    repo.commit("read the key from the environment")
+    # 3. A deleted file.
+    repo.write("deploy/.env", f"QISKIT_IBM_TOKEN={k['deleted']}\n")
+    repo.expected[("deleted", "deploy/.env")] = repo.commit("deploy env")
+    (path / "deploy/.env").unlink()
+    repo.commit("remove .env")
+    # 4. A renamed file: the key is at both paths; at the new one from the renaming commit.
+    repo.write("old_name.py", f'from qiskit_ibm_runtime import QiskitRuntimeService\nservice = QiskitRuntimeService(channel="ibm_cloud", token="{k["renamed"]}")\n')
+    repo.expected[("renamed", "old_name.py")] = repo.commit("service")
+    repo.git("mv", "old_name.py", "new_name.py")
+    repo.expected[("renamed", "new_name.py")] = repo.commit("rename")
+    # 5. A notebook output, later cleared.
+    source = "from qiskit_ibm_runtime import QiskitRuntimeService\nprint(QiskitRuntimeService.saved_accounts())"
+    repo.write("nb/demo.ipynb", notebook(source, f"{{'token': '{k['notebook']}', 'channel': 'ibm_cloud'}}\n"))
+    repo.expected[("notebook", "nb/demo.ipynb")] = repo.commit("notebook with outputs")
+    repo.write("nb/demo.ipynb", notebook(source, None))
+    repo.commit("clear outputs")
+    # 6. A positional IonQProvider("<key>") call, and 7. a key in a comment.
+    repo.write("ionq_run.py", f'from qiskit_ionq import IonQProvider as P\nbackend = P("{k["positional"]}").get_backend("simulator")\n')
+    repo.expected[("positional", "ionq_run.py")] = repo.commit("positional")
+    repo.write("ionq_run.py", 'import os\nfrom qiskit_ionq import IonQProvider as P\nbackend = P(os.environ["IONQ_API_KEY"]).get_backend("simulator")\n')
+    repo.commit("env")
+    repo.write("notes.py", f'import qiskit_ionq\n# my ionq api key: {k["comment"]}\n')
+    repo.expected[("comment", "notes.py")] = repo.commit("comment")
+    repo.write("notes.py", "import qiskit_ionq\n")
+    repo.commit("drop comment")
+    main = repo.git("rev-parse", "HEAD")
+    # 8. An unmerged branch.
+    repo.git("checkout", "-q", "-b", "experiment")
+    repo.write("exp.py", f'from qiskit_ibm_runtime import QiskitRuntimeService\nQiskitRuntimeService(token="{k["branch"]}")\n')
+    repo.expected[("branch", "exp.py")] = repo.commit("experiment")
+    # 9. A merge whose resolution alone holds a key.
+    repo.git("checkout", "-q", "-b", "side", main)
+    repo.write("settings.toml", 'token = "from side"\n')
+    repo.commit("side")
+    repo.git("checkout", "-q", "main")
+    repo.write("settings.toml", 'token = "from main"\n')
+    repo.commit("main settings")
+    subprocess.run(["git", "merge", "-q", "side"], cwd=path, env=repo.env, capture_output=True)
+    repo.write("settings.toml", f'[ibm_quantum]\ntoken = "{k["merge"]}"\n')
+    repo.expected[("merge", "settings.toml")] = repo.commit("merge side")
+    repo.write("settings.toml", 'token = "set QISKIT_IBM_TOKEN"\n')
+    repo.commit("no key in settings")
+    # 10. A commit only a tag reaches.
+    repo.git("checkout", "-q", "--detach")
+    repo.write("release.py", f'from qiskit_ibm_runtime import QiskitRuntimeService\nQiskitRuntimeService(token="{k["tag"]}")\n')
+    repo.expected[("tag", "release.py")] = repo.commit("release build")
+    repo.git("tag", "v1.0")
+    repo.git("checkout", "-q", "main")
+    return repo
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Repo:
+    return build(tmp_path_factory.mktemp("history"))
+
+
+def scan(repo: Repo, monkeypatch: pytest.MonkeyPatch, revisions: str = "", paths=None, **config):
+    monkeypatch.chdir(repo.path)
+    return scan_history(paths or ["."], revisions, Config(jobs=1, **config))
+
+
+def which_key(repo: Repo, value: str) -> str:
+    return next(name for name, key in repo.keys.items() if key == value)
+
+
+def test_every_key_once_with_its_introducing_commit(repo: Repo, monkeypatch) -> None:
+    result = scan(repo, monkeypatch)
+    found = {}
+    for f in result.findings:
+        key = (which_key(repo, f.secret.reveal()), f.location.path)
+        assert key not in found, f"reported twice: {key}"
+        found[key] = f
+    assert {k: f.commit for k, f in found.items()} == repo.expected
+    for f in found.values():
+        assert len(f.commit) == 40 and f.commit_date and f.commit_date[:4] == "2023"
+    assert found[("renamed", "new_name.py")].in_head is True
+    assert found[("renamed", "new_name.py")].head_location.line == 2
+    assert all(f.in_head is False for k, f in found.items() if k != ("renamed", "new_name.py"))
+    assert found[("branch", "exp.py")].refs == ("refs/heads/experiment",)
+    assert found[("tag", "release.py")].refs == ("refs/tags/v1.0",)
+    assert "refs/heads/main" in found[("removed", "config.py")].refs
+    assert found[("positional", "ionq_run.py")].rule_id == "KG101"
+    assert result.commits == int(repo.git("rev-list", "--all", "--count"))
+
+
+def test_every_blob_scanned_is_cheaper_than_every_commit_times_files(repo: Repo, monkeypatch) -> None:
+    result = scan(repo, monkeypatch)
+    distinct = set(repo.git("rev-list", "--objects", "--all").split("\n"))
+    assert 0 < result.files_scanned < len(distinct)
+
+
+def test_cli_outputs_never_hold_a_key_and_name_the_commit(repo: Repo, monkeypatch) -> None:
+    monkeypatch.chdir(repo.path)
+    runner = CliRunner()
+    outputs = {}
+    for fmt in ("text", "json", "sarif", "github"):
+        result = runner.invoke(cli, ["scan", "--history", "--format", fmt])
+        assert result.exit_code == 1, result.output
+        outputs[fmt] = result.output
+        for key in repo.keys.values():
+            assert key not in result.output
+        assert "example.invalid" not in result.output  # no author e-mail
+    commit = repo.expected[("removed", "config.py")]
+    assert f"commit {commit[:12]}" in outputs["text"]
+    report = json.loads(outputs["json"][:outputs["json"].rindex("}") + 1])
+    entry = next(f for f in report["findings"] if f["path"] == "config.py")
+    assert (entry["commit"], entry["in_head"], entry["commit_date"][:4]) == (commit, False, "2023")
+    assert entry["refs"] == ["refs/heads/experiment", "refs/heads/main", "refs/heads/side",
+                             "refs/tags/v1.0"]
+    assert report["summary"]["history"]["commits"] > 10
+    sarif = json.loads(outputs["sarif"][outputs["sarif"].index("{"):outputs["sarif"].rindex("}") + 1])
+    results = sarif["runs"][0]["results"]
+    assert {r["properties"]["commit"] for r in results} == set(repo.expected.values())
+    renamed = next(r for r in results if r["properties"]["in_head"])
+    assert renamed["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == "new_name.py"
+
+
+def test_range_and_paths(repo: Repo, monkeypatch) -> None:
+    side = repo.expected[("branch", "exp.py")]
+    only = scan(repo, monkeypatch, f"main..{side}")
+    assert [(which_key(repo, f.secret.reveal()), f.commit) for f in only.findings] == [("branch", side)]
+    limited = scan(repo, monkeypatch, paths=["nb"])
+    assert [f.location.path for f in limited.findings] == ["nb/demo.ipynb"]
+    with pytest.raises(GitError, match="rev-list"):
+        scan(repo, monkeypatch, "no-such-branch..main")
+
+
+def test_baseline_ignore_comment_and_fail_on(repo: Repo, monkeypatch, tmp_path) -> None:
+    monkeypatch.chdir(repo.path)
+    runner = CliRunner()
+    baseline = tmp_path / "baseline.json"
+    first = runner.invoke(cli, ["scan", "--history", "--format", "json", "-q"])
+    findings = json.loads(first.output)["findings"]
+    results: dict[str, list[dict[str, str]]] = {}
+    for f in findings:
+        rel = os.path.relpath(repo.path / f["path"], tmp_path).replace(os.sep, "/")
+        results.setdefault(rel, []).append({"fingerprint": f["fingerprint"], "rule": f["rule"]})
+    baseline.write_text(json.dumps({"results": results, "tool": "keyguard", "version": 1}))
+    known = runner.invoke(cli, ["scan", "--history", "--baseline", str(baseline)])
+    assert known.exit_code == 0, known.output
+    assert f"{len(findings)} known in the baseline" in known.output
+    # --select and --fail-on work on history findings as on tree findings.
+    assert runner.invoke(cli, ["scan", "--history", "--select", "KG101", "--format", "json", "-q"]
+                         ).output.count('"rule": "KG101"') == 3
+    assert runner.invoke(cli, ["scan", "--history", "--fail-on", "critical", "--select", "KG101"]
+                         ).exit_code == 0
+
+
+def test_ignore_comment_in_history(tmp_path, monkeypatch) -> None:
+    repo = Repo(tmp_path / "r", git_env(tmp_path))
+    repo.path.mkdir()
+    repo.git("init", "-q")
+    key = FakeKeys("ignored").ionq_key()
+    repo.write("a.py", f'from qiskit_ionq import IonQProvider\nIonQProvider("{key}")  # keyguard: ignore[KG101]\n')
+    repo.commit("ignored key")
+    result = scan(repo, monkeypatch)
+    assert result.findings == [] and len(result.ignored) == 1
+    repo.write("a.py", f'from qiskit_ionq import IonQProvider\nIonQProvider("{key}")\n')
+    second = repo.commit("the comment goes")
+    assert [f.commit for f in scan(repo, monkeypatch).findings] == [second]
+
+
+def test_fix_does_not_touch_history(repo: Repo, monkeypatch) -> None:
+    monkeypatch.chdir(repo.path)
+    head = repo.git("rev-parse", "HEAD")
+    before = (repo.path / "new_name.py").read_text()
+    result = CliRunner().invoke(cli, ["scan", "--history", "--fix"])
+    assert "git filter-repo --replace-text" in result.output and "Revoke" in result.output
+    assert repo.git("rev-parse", "HEAD") == head
+    assert (repo.path / "new_name.py").read_text() == before
+
+
+def test_verify_works_on_history_findings(repo: Repo, monkeypatch) -> None:
+    from tests.test_verify import BASE_URL_ENV, _serve
+
+    gen = _serve(FakeKeys("test_verify"))
+    server = next(gen)
+    try:
+        monkeypatch.setenv(BASE_URL_ENV, server.base_url)
+        server.behave[repo.keys["removed"]] = "live"
+        monkeypatch.chdir(repo.path)
+        result = CliRunner().invoke(cli, ["scan", "--history", "--verify", "--select", "KG101",
+                                          "--format", "json", "-q"])
+        report = json.loads(result.output[:result.output.rindex("}") + 1])
+        states = {f["path"]: f["verification"] for f in report["findings"]}
+        assert states["config.py"] == "verified"
+        assert repo.keys["removed"] not in result.output
+    finally:
+        next(gen, None)
+
+
+# --- bad input ------------------------------------------------------------------------------
+
+def small_repo(tmp_path: Path, name: str = "r") -> Repo:
+    repo = Repo(tmp_path / name, git_env(tmp_path))
+    repo.path.mkdir()
+    repo.git("init", "-q")
+    return repo
+
+
+def ionq_file(key: str) -> str:
+    return f'from qiskit_ionq import IonQProvider\nIonQProvider("{key}")\n'
+
+
+def test_not_a_repository_is_exit_2(tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))
+    result = CliRunner().invoke(cli, ["scan", "--history", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "not inside a git repository" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_no_commits(tmp_path, monkeypatch) -> None:
+    repo = small_repo(tmp_path)
+    monkeypatch.chdir(repo.path)
+    result = CliRunner().invoke(cli, ["scan", "--history"])
+    assert result.exit_code == 0
+    assert "no commits yet" in result.output
+
+
+def test_shallow_clone_says_what_is_missing(tmp_path, monkeypatch) -> None:
+    repo = small_repo(tmp_path)
+    fakes = FakeKeys("shallow")
+    old, new = fakes.ionq_key(), fakes.ionq_key()
+    repo.write("a.py", ionq_file(old))
+    repo.commit("old key")
+    repo.write("a.py", ionq_file(new))
+    repo.commit("new key")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{repo.path}", str(clone)],
+                   env=repo.env, check=True, capture_output=True)
+    monkeypatch.chdir(clone)
+    result = scan_history(["."], "", Config(jobs=1))
+    assert [f.secret.reveal() for f in result.findings] == [new]
+    assert any("shallow clone" in note and "--unshallow" in note for _, note in result.notes)
+
+
+def test_submodules_lfs_binary_and_huge_blobs_are_counted(tmp_path, monkeypatch) -> None:
+    inner = small_repo(tmp_path, "inner")
+    inner.write("x.py", "x = 1\n")
+    inner.commit("inner")
+    repo = small_repo(tmp_path)
+    fakes = FakeKeys("skips")
+    repo.write("lfs.bin", "version https://git-lfs.github.com/spec/v1\noid sha256:"
+               + fakes.hex(64) + "\nsize 123\n")
+    (repo.path / "image.py").write_bytes(b"ionq\0" + fakes.ionq_key().encode())
+    repo.write("big.py", ionq_file(fakes.ionq_key()) + "# pad\n" * 200_000)
+    subprocess.run(["git", "-c", "protocol.file.allow=always", "submodule", "add", "-q",
+                    str(inner.path), "vendor/inner"], cwd=repo.path, env=repo.env, check=True,
+                   capture_output=True)
+    repo.commit("skips")
+    monkeypatch.chdir(repo.path)
+    result = scan_history(["."], "", Config(jobs=1, max_file_size=1024 * 1024))
+    assert result.findings == []
+    assert result.skipped["submodule (not followed)"] == 1
+    assert result.skipped["Git LFS pointer (the content is not in git)"] == 1
+    assert result.skipped["binary file"] == 1
+    assert result.skipped["larger than 1 MB"] == 1
+    assert any(p == "vendor/inner" and "not followed" in n for p, n in result.notes)
+
+
+def test_non_utf8_path_names(tmp_path, monkeypatch) -> None:
+    repo = small_repo(tmp_path)
+    key = FakeKeys("latin1").ionq_key()
+    name = b"caf\xe9.py"
+    try:
+        (repo.path / os.fsdecode(name)).write_text(ionq_file(key))
+    except (OSError, UnicodeEncodeError):
+        pytest.skip("the file system refuses non-UTF-8 names")
+    repo.commit("latin-1 name")
+    monkeypatch.chdir(repo.path)
+    runner = CliRunner()
+    result = runner.invoke(cli, ["scan", "--history", "--format", "json", "-q"])
+    [finding] = json.loads(result.output)["findings"]
+    assert finding["path"] == "caf\\xe9.py"
+    assert key not in result.output
+
+
+def test_missing_or_corrupt_object_is_named_and_the_scan_goes_on(tmp_path, monkeypatch) -> None:
+    repo = small_repo(tmp_path)
+    fakes = FakeKeys("corrupt")
+    kept, lost = fakes.ionq_key(), fakes.ionq_key()
+    repo.write("kept.py", ionq_file(kept))
+    repo.write("lost.py", ionq_file(lost))
+    repo.commit("two files")
+    blob = repo.git("rev-parse", "HEAD:lost.py")
+    loose = repo.path / ".git" / "objects" / blob[:2] / blob[2:]
+    loose.chmod(0o644)
+    loose.write_bytes(b"not zlib at all")
+    monkeypatch.chdir(repo.path)
+    result = scan_history(["."], "", Config(jobs=1))
+    assert [f.secret.reveal() for f in result.findings] == [kept]
+    assert result.skipped["missing or corrupt object"] == 1
+    assert any(blob in note for _, note in result.notes)
+    loose.unlink()
+    again = scan_history(["."], "", Config(jobs=1))
+    assert [f.secret.reveal() for f in again.findings] == [kept]
+
+
+def fake_git(tmp_path: Path, version: str) -> str:
+    """A directory whose `git` prints `version` (an old git cannot be installed here)."""
+    bin_dir = tmp_path / "old-git"
+    bin_dir.mkdir()
+    script = bin_dir / "git"
+    script.write_text(f"#!/bin/sh\necho 'git version {version}'\n")
+    script.chmod(0o755)
+    return str(bin_dir)
+
+
+def test_git_missing_or_too_old(tmp_path, monkeypatch) -> None:
+    repo = small_repo(tmp_path)
+    repo.commit("empty")
+    monkeypatch.chdir(repo.path)
+    monkeypatch.setenv("PATH", str(tmp_path / "nowhere"))
+    missing = CliRunner().invoke(cli, ["scan", "--history"])
+    assert missing.exit_code == 2 and "git 2.20 or newer" in missing.output
+    monkeypatch.setenv("PATH", fake_git(tmp_path, "2.1.4"))
+    old = CliRunner().invoke(cli, ["scan", "--history"])
+    assert old.exit_code == 2 and "found git version 2.1.4" in old.output
+
+
+def test_parallel_passes_find_the_same(tmp_path, monkeypatch) -> None:
+    """Enough commits and files for the worker processes (diff pass split in two, blobs
+    scanned in a pool): the result equals the single-process one."""
+    repo = small_repo(tmp_path)
+    key = FakeKeys("parallel").ibm_key()
+    stream = []
+    for n in range(260):
+        stamp = 1_700_000_000 + n
+        stream.append(f"commit refs/heads/main\nauthor A <a@example.invalid> {stamp} +0000\n"
+                      f"committer A <a@example.invalid> {stamp} +0000\ndata 4\nc{n:03d}\n")
+        names = [f"m{i}.py" for i in range(60)] if n == 0 else [f"m{n % 60}.py"]
+        for name in names:
+            body = f"VALUE_{n} = {n}\n"
+            if n == 200 and name == "m20.py":
+                body += f'TOKEN = "{key}"  # QISKIT_IBM_TOKEN\n'
+            stream.append(f"M 100644 inline {name}\ndata {len(body)}\n{body}\n")
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo.path, env=repo.env, check=True,
+                   input="".join(stream).encode(), capture_output=True)
+    repo.git("checkout", "-q", "-f", "main")
+    introduced = repo.git("rev-list", "--skip=59", "-1", "main")
+    monkeypatch.chdir(repo.path)
+    single = scan_history(["."], "", Config(jobs=1))
+    double = scan_history(["."], "", Config(jobs=2))
+    assert [(f.secret.reveal(), f.commit) for f in double.findings] == [(key, introduced)]
+    assert [(f.fingerprint, f.commit) for f in single.findings] == \
+        [(f.fingerprint, f.commit) for f in double.findings]
+    assert double.files_scanned == single.files_scanned >= 60
