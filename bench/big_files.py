@@ -5,7 +5,7 @@
 
 Builds Python files of about 1.5 MB and 15 MB (ordinary code: functions, loops, a long
 dict, docstrings, comments) with 1, 100 and 10,000 findings spread evenly through them
-(fake keys from keyguard.fakes: half `QiskitRuntimeService(token=...)` call sites, half
+(fake keys from keyguard.rulepack.fakes: half `QiskitRuntimeService(token=...)` call sites, half
 `IONQ_API_KEY = "..."` assignments), and prints, per file:
 
 * `parse s`: one in-process `ast.parse` of the file (the reference);
@@ -30,8 +30,8 @@ import time
 from pathlib import Path
 
 from keyguard.config import Config
-from keyguard.fakes import FakeKeys
-from keyguard.scan import scan_paths
+from keyguard.pipeline.scan import scan_paths
+from keyguard.rulepack.fakes import FakeKeys
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from keyguard.config import Config
-from keyguard.scan import scan_paths
+from keyguard.pipeline.scan import scan_paths
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "labeled"
 NOT_CASES = {"README.md", "LABELS.json"}

@@ -11,7 +11,7 @@ fix / scan. Target (issue 11): `--fix` and `--diff` cost at most 2x the scan of 
 plus one libcst parse of each changed file; the libcst parse time of the changed files is
 measured in-process and printed so the budget can be checked: budget = 2 * scan + parse.
 
-Runs use --no-cache (a cached scan would flatter --fix). Keys come from keyguard.fakes (never
+Runs use --no-cache (a cached scan would flatter --fix). Keys come from keyguard.rulepack.fakes (never
 real). Timings are noisy on a shared machine: the script
 interleaves the runs and prints medians.
 """
@@ -28,7 +28,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from keyguard.fakes import FakeKeys
+from keyguard.rulepack.fakes import FakeKeys
 
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
 KEYGUARD = [sys.executable, "-m", "keyguard", "scan", "-q", "--exit-zero", "-j", "1", "--no-cache"]

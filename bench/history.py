@@ -12,7 +12,7 @@ Inputs, each scanned by both tools in interleaved runs (keyguard, betterleaks, k
     it). Both tools then read exactly the same history.
 (b) a generated repository of --commits commits (git fast-import): a project of Python
     modules, notebooks and config files, each commit editing one to three of them, with
-    fake keys (keyguard.fakes) planted and removed again every few hundred commits.
+    fake keys (keyguard.rulepack.fakes) planted and removed again every few hundred commits.
 (c) pre-push of a handful of commits (`keyguard scan --history=HEAD~5..HEAD`) against a
     pre-commit-style run on the files those commits touched (`keyguard scan FILES`).
 
@@ -33,7 +33,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from keyguard.fakes import FakeKeys
+from keyguard.rulepack.fakes import FakeKeys
 
 REAL = Path("/work/real/Qiskit+qiskit-ibm-runtime")
 ENV = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}

@@ -13,13 +13,13 @@ from __future__ import annotations
 import sys
 import time
 
-from keyguard.fakes import FakeKeys
 from keyguard.model import Confidence, Finding, Location, Secret
 from keyguard.report.github import render_github
 from keyguard.report.json import render_json
 from keyguard.report.sarif import render_sarif
 from keyguard.report.text import render_text
-from keyguard.rulepack import load_ruleset
+from keyguard.rulepack.fakes import FakeKeys
+from keyguard.rulepack.load import load_ruleset
 
 
 def findings(n: int) -> list[Finding]:

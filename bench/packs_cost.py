@@ -21,8 +21,8 @@ import sys
 import time
 from pathlib import Path
 
-from keyguard.rulepack import build_ruleset, builtin_pack_paths, load_pack_file
-from keyguard.scan import Engine, scan_bytes
+from keyguard.pipeline.scan import Engine, scan_bytes
+from keyguard.rulepack.load import build_ruleset, builtin_pack_paths, load_pack_file
 
 ORIGINAL_PACKS = ("ionq.toml", "ibm_cloud.toml", "ibm_quantum_legacy.toml")
 DEFAULT_TREE = Path("/work/real/Qiskit+qiskit-ibm-runtime")

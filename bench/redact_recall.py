@@ -1,4 +1,4 @@
-"""How well `keyguard.redact.redact_keys` hides generated keys, and how fast it is.
+"""How well `keyguard.report.redact.redact_keys` hides generated keys, and how fast it is.
 
 For each key shape the rule packs and research notes know, generate N random keys, put each
 in a few contexts (bare, quoted assignment, folder and file name), redact, and count the keys
@@ -16,7 +16,7 @@ import string
 import sys
 import time
 
-from keyguard.redact import redact_keys
+from keyguard.report.redact import redact_keys
 
 B62 = string.ascii_letters + string.digits
 B64URL = B62 + "-_"

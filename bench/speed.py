@@ -26,7 +26,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from keyguard.fakes import FakeKeys
+from keyguard.rulepack.fakes import FakeKeys
 
 ROOT = Path(__file__).resolve().parents[1]
 REAL_NOTEBOOKS = ROOT.parent / "shared" / "corpus" / "real"

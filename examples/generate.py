@@ -2,7 +2,7 @@
 
     python examples/generate.py [OUT_DIR]      (default: this folder)
 
-Every key here comes from keyguard.fakes.FakeKeys("examples"): random strings of the right
+Every key here comes from keyguard.rulepack.fakes.FakeKeys("examples"): random strings of the right
 shapes, never issued by IonQ or IBM. The project's own configuration excludes examples/ from
 `keyguard scan .`; `keyguard scan examples/` shows the findings. EXPECTED lists, per file, the
 rule ids a scan must report (tests/test_examples.py checks both).
@@ -14,7 +14,7 @@ import json
 import sys
 from pathlib import Path
 
-from keyguard.fakes import FakeKeys
+from keyguard.rulepack.fakes import FakeKeys
 
 EXPECTED: dict[str, list[str]] = {
     "quickstart_ibm.py": ["KG201", "KG201", "KG204", "KG205"],

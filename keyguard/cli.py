@@ -107,7 +107,7 @@ def skip_phrase(reason: str, count: int) -> str:
 
 
 def _print_summary(summary: dict[str, Any], quiet: bool) -> None:
-    from keyguard.redact import safe_text  # notes and errors may quote names and content
+    from keyguard.report.redact import safe_text  # notes and errors may quote names and content
 
     for error in summary["errors"]:
         click.echo(f"keyguard: error: {safe_text(error)}", err=True)
@@ -156,7 +156,7 @@ class _Group(click.Group):
             if isinstance(exc, ValueError) and type(exc).__module__.startswith("keyguard."):
                 # keyguard's own errors (config, rule pack, baseline, verify) quote values and
                 # paths from the user's files: every key shape in them is redacted.
-                from keyguard.redact import safe_text
+                from keyguard.report.redact import safe_text
 
                 click.echo(f"keyguard: error: {safe_text(str(exc))}", err=True)
                 ctx.exit(EXIT_ERROR)
@@ -182,7 +182,7 @@ class _Group(click.Group):
 def _redact_click_error(exc: click.ClickException) -> None:
     """Redact key shapes and escape control characters in a usage error's message
     (`--fail-on <pasted key>`, an unknown option or command that is a key)."""
-    from keyguard.redact import safe_text
+    from keyguard.report.redact import safe_text
 
     exc.message = safe_text(exc.message)
 
@@ -290,7 +290,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
          cache_dir: str | None = None, verify_deadline: float = 120.0,
          history: str | None = None, pre_push: bool = False) -> None:
     """Scan PATHS (files or directories; default: .; `-`: standard input) for leaked credentials."""
-    from keyguard.scan import scan_paths, scan_stdin
+    from keyguard.pipeline.scan import scan_paths, scan_stdin
 
     paths = paths or (".",)
     stdin = "-" in paths
@@ -314,11 +314,11 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
     if verbose:
         _print_setup(config)
     if pre_push:
-        from keyguard.history.push import pushed_range
+        from keyguard.sources.history.push import pushed_range
 
         history = pushed_range(os.environ)
     if history is not None:
-        from keyguard.history import scan_history
+        from keyguard.sources.history import scan_history
 
         result = scan_history(paths, history, config)
     elif stdin:
@@ -328,7 +328,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
         result = scan_paths(paths, config, force_exclude=force_exclude,
                             **_speed_options(config, quiet, no_cache, cache_dir))
     for name in [] if quiet else result.excluded_named:
-        from keyguard.redact import safe_text
+        from keyguard.report.redact import safe_text
 
         click.echo(f"keyguard: warning: {safe_text(name)}: matches `exclude` in the configuration but was "
                    "named explicitly, so it is scanned (--force-exclude skips it)", err=True)
@@ -405,11 +405,11 @@ def _speed_options(config: Config, quiet: bool, no_cache: bool,
                    cache_dir: str | None) -> dict[str, Any]:
     """scan_paths' cache folder (None with --no-cache or `cache = false`) and progress bar
     (only on a terminal, never in CI or with -q)."""
-    from keyguard.progress import Progress, wanted
+    from keyguard.pipeline.progress import Progress, wanted
 
     options: dict[str, Any] = {"cache_dir": None, "progress": None}
     if not no_cache and config.cache:
-        from keyguard.cache import cache_directory
+        from keyguard.pipeline.cache import cache_directory
 
         options["cache_dir"] = cache_directory(config, cache_dir)
     if wanted(quiet=quiet):
@@ -425,7 +425,7 @@ def _fix_or_diff(findings: list[Finding], config: Config, *, write: bool, show_s
     to set, what to fix by hand) goes to stderr.
     """
     from keyguard.fix import fix_findings, summarize
-    from keyguard.rulepack import load_ruleset
+    from keyguard.rulepack.load import load_ruleset
 
     ruleset = load_ruleset(tuple(config.extend_rules))
     run = fix_findings(findings, write=write, ruleset=ruleset, show_secrets=show_secrets,
@@ -433,7 +433,7 @@ def _fix_or_diff(findings: list[Finding], config: Config, *, write: bool, show_s
     if not write:
         click.echo(run.diff, nl=False)
     for error in run.errors:
-        from keyguard.redact import safe_text
+        from keyguard.report.redact import safe_text
 
         click.echo(f"keyguard: error: {safe_text(error)}", err=True)
     if not quiet:
@@ -458,7 +458,7 @@ def _render_sarif(findings: Sequence[Finding], config: Config, result: Any,
     run's invocation (complete or not, skipped files and errors as notifications) and URIs
     relative to the repository holding `paths`."""
     from keyguard.report.sarif import Invocation, render_sarif, source_root
-    from keyguard.rulepack import load_ruleset
+    from keyguard.rulepack.load import load_ruleset
 
     ruleset = load_ruleset(tuple(config.extend_rules))
     invocation = Invocation(errors=tuple(result.errors), skipped=tuple(result.skipped_files),
@@ -500,8 +500,8 @@ def _check_output_file(path: str, option: str, *, create_parent: bool = False) -
 
 def _print_setup(config: Config) -> None:
     """--verbose: which configuration and which rules this run uses."""
-    from keyguard.redact import safe_text
-    from keyguard.rulepack import load_ruleset
+    from keyguard.report.redact import safe_text
+    from keyguard.rulepack.load import load_ruleset
 
     shown = safe_text(str(config.config_file)) if config.config_file else "none (defaults)"
     click.echo(f"keyguard: config: {shown}", err=True)
@@ -512,7 +512,7 @@ def _print_setup(config: Config) -> None:
 
 def _print_files(result: Any) -> None:
     """--verbose: every file scanned, every file skipped and why."""
-    from keyguard.redact import safe_text
+    from keyguard.report.redact import safe_text
 
     for path in result.scanned_files:
         click.echo(f"keyguard: scanned {safe_text(path)}", err=True)
@@ -526,8 +526,8 @@ def _print_files(result: Any) -> None:
 def _verify(findings: list[Finding], config: Config, *, legacy: bool, timeout: float,
             per_host: int, deadline: float = 120.0) -> list[Finding]:
     """--verify: the findings with `verification` set (VerifyConfigError -> exit 2)."""
-    from keyguard.rulepack import load_ruleset
-    from keyguard.verify import verify_findings
+    from keyguard.rulepack.load import load_ruleset
+    from keyguard.verify.http import verify_findings
 
     ruleset = load_ruleset(tuple(config.extend_rules))
     return verify_findings(findings, ruleset, timeout=timeout, per_host=per_host,
@@ -579,14 +579,14 @@ def verify(ctx: click.Context, report: str | None, output_format: str, show_secr
     Stdin lines may be a bare key or NAME=key; the token rules' formats say which provider
     to ask. Exit 1 when a key is live (verified or restricted), else 0; 2 on errors.
     """
-    from keyguard.verify import findings_from_lines, findings_from_report
+    from keyguard.verify.http import findings_from_lines, findings_from_report
 
     config = build_config((".",), {"config": config_file})
     if report:
         with open(report, encoding="utf-8") as handle:
             findings = findings_from_report(handle.read(), report)
     else:
-        from keyguard.rulepack import load_ruleset
+        from keyguard.rulepack.load import load_ruleset
 
         if sys.stdin.isatty() and not quiet:
             click.echo("keyguard: reading keys from stdin, one per line (end with Ctrl-D)",
@@ -628,14 +628,14 @@ def rules(ctx: click.Context, args: tuple[str, ...], output_format: str,
     check PACK.toml` also loads PACK.toml and runs its examples through the scanner and the
     fixer (without PACK: every loaded pack's); exit 1 when an example fails.
     """
-    from keyguard.rulepack import load_ruleset
+    from keyguard.rulepack.load import load_ruleset
 
     config = build_config((".",), {"config": config_file})
     if args and args[0] == "check":
         ctx.exit(_rules_check(args[1:], config))
     if len(args) > 1:
         raise click.UsageError("give one RULE_ID, or `check PACK.toml...`")
-    from keyguard.rules_info import describe_rule, list_rules
+    from keyguard.rulepack.rules_info import describe_rule, list_rules
 
     ruleset = load_ruleset(tuple(config.extend_rules))
     try:
@@ -652,8 +652,8 @@ def _rules_check(packs: Sequence[str], config: Config) -> int:
     """`keyguard rules check`: exit code 0 when every example passes, 1 otherwise."""
     from pathlib import Path
 
-    from keyguard.rulepack import load_ruleset
-    from keyguard.rules_check import check_examples, report
+    from keyguard.rulepack.load import load_ruleset
+    from keyguard.rulepack.rules_check import check_examples, report
 
     extra = list(config.extend_rules)
     known = {os.path.realpath(p) for p in extra}
@@ -683,7 +683,7 @@ def _apply_baseline(
     """
     suppressed = list(ignored)
     if config.baseline:
-        from keyguard.baseline import load_baseline
+        from keyguard.filter.baseline import load_baseline
 
         baseline = load_baseline(config.baseline)
         findings, known = baseline.filter(findings)
@@ -755,9 +755,9 @@ def baseline(ctx: click.Context, paths: tuple[str, ...], baseline_file: str | No
     fingerprints (rule + hash of the secret) per path: no line numbers, no timestamps, no
     secrets. Rescanning some paths refreshes their entries and keeps the others'.
     """
-    from keyguard import baseline as bl
-    from keyguard.redact import safe_text
-    from keyguard.scan import scan_paths
+    from keyguard.filter import baseline as bl
+    from keyguard.pipeline.scan import scan_paths
+    from keyguard.report.redact import safe_text
 
     paths = paths or (".",)
     config = build_config(paths, {"config": config_file})

@@ -85,7 +85,7 @@ class Config:
     jobs: int = 0
     config_file: str | None = None
     exclude_root: str | None = None
-    # Findings cache (keyguard.cache): its folder (absolute; None: the default) and switch.
+    # Findings cache (keyguard.pipeline.cache): its folder (absolute; None: the default) and switch.
     cache_dir: str | None = None
     cache: bool = True
 
@@ -255,7 +255,7 @@ def _positive_int(value: Any, source: str, key: str) -> int:
 
 def _check_rule_selectors(config: Config, source_of: Mapping[str, str]) -> None:
     """Every selector must match at least one loaded rule (ruff rejects unknown codes too)."""
-    from keyguard.rulepack import RulePackError, load_ruleset
+    from keyguard.rulepack.load import RulePackError, load_ruleset
 
     try:
         ruleset = load_ruleset(config.extend_rules)

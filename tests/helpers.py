@@ -6,7 +6,7 @@ from pathlib import Path
 
 from keyguard.config import Config
 from keyguard.model import Finding
-from keyguard.scan import ScanResult, scan_paths
+from keyguard.pipeline.scan import ScanResult, scan_paths
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"

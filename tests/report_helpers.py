@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from keyguard.fakes import FakeKeys
 from keyguard.model import (
     Confidence,
     Finding,
@@ -13,7 +12,8 @@ from keyguard.model import (
     Secret,
     Verification,
 )
-from keyguard.rulepack import RuleSet, load_ruleset
+from keyguard.rulepack.fakes import FakeKeys
+from keyguard.rulepack.load import RuleSet, load_ruleset
 
 # Where the shared schemas live: ../shared next to the project checkout.
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from keyguard.fakes import FakeKeys
+from keyguard.rulepack.fakes import FakeKeys
 
 from report_helpers import SARIF_SCHEMA, load_schema
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from keyguard.advice import TYPES, Facts, behaviour, help_texts, rotation_steps
-from keyguard.fakes import FakeKeys
+from keyguard.report.advice import TYPES, Facts, behaviour, help_texts, rotation_steps
 from keyguard.report.sarif import build_sarif
-from keyguard.rulepack import load_ruleset
-from keyguard.rules_info import describe_rule, list_rules
+from keyguard.rulepack.fakes import FakeKeys
+from keyguard.rulepack.load import load_ruleset
+from keyguard.rulepack.rules_info import describe_rule, list_rules
 
 from helpers import scan_tree
 

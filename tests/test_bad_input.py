@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-import keyguard.scan
+import keyguard.pipeline.scan
 from keyguard.cli import cli
-from keyguard.fakes import FakeKeys
+from keyguard.rulepack.fakes import FakeKeys
 
 
 def run_cli(args: list[str]) -> Result:
@@ -130,7 +130,7 @@ def test_file_removed_between_discovery_and_read(
 ) -> None:
     """Deterministic race: discovery lists the file, then it is deleted before the read."""
     (project / "gone.py").write_text(f'IONQ_API_KEY = "{FakeKeys(4).ionq_key()}"\n')
-    real_discover = keyguard.scan.discover
+    real_discover = keyguard.pipeline.scan.discover
 
     def discover_then_delete(*args, **kwargs):  # type: ignore[no-untyped-def]
         found = real_discover(*args, **kwargs)
@@ -138,7 +138,7 @@ def test_file_removed_between_discovery_and_read(
         (project / "gone.py").unlink()
         return found
 
-    monkeypatch.setattr(keyguard.scan, "discover", discover_then_delete)
+    monkeypatch.setattr(keyguard.pipeline.scan, "discover", discover_then_delete)
     result = run_cli(["."])
     assert reported(result) == ["good.py"]
     assert "vanished" in result.stderr

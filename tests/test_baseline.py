@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from keyguard.baseline import (
+from keyguard.cli import cli
+from keyguard.filter.baseline import (
     Baseline,
     BaselineError,
     baseline_from_findings,
@@ -17,9 +18,8 @@ from keyguard.baseline import (
     prune,
     write_baseline,
 )
-from keyguard.cli import cli
-from keyguard.fakes import FakeKeys
 from keyguard.model import Confidence, Finding, Location, Secret, Severity
+from keyguard.rulepack.fakes import FakeKeys
 
 FAKES = FakeKeys(11)
 KEY_A = FAKES.ibm_key()

@@ -1,4 +1,4 @@
-"""The findings cache (keyguard.cache): reused only when content and rule set are unchanged,
+"""The findings cache (keyguard.pipeline.cache): reused only when content and rule set are unchanged,
 never holding a secret, safe under concurrent runs, and off when asked."""
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-import keyguard.scan
+import keyguard.pipeline.scan
 from keyguard.config import Config, load_config
-from keyguard.fakes import FakeKeys
-from keyguard.scan import scan_paths
+from keyguard.pipeline.scan import scan_paths
+from keyguard.rulepack.fakes import FakeKeys
 
 
 def _tree(folder: Path, seed: str = "cache") -> list[str]:
@@ -50,13 +50,13 @@ def _report(result) -> list[tuple]:
 
 def _no_rescan(monkeypatch) -> list[str]:
     scanned: list[str] = []
-    original = keyguard.scan.scan_bytes
+    original = keyguard.pipeline.scan.scan_bytes
 
     def spy(path, data, engine, keep_document=False):
         scanned.append(path)
         return original(path, data, engine, keep_document)
 
-    monkeypatch.setattr(keyguard.scan, "scan_bytes", spy)
+    monkeypatch.setattr(keyguard.pipeline.scan, "scan_bytes", spy)
     return scanned
 
 
@@ -97,7 +97,7 @@ def test_rule_set_or_selection_change_invalidates(tmp_path, monkeypatch):
     only_ibm = _scan(tree, cache, select=("KG2",))
     assert {f.rule_id[:3] for f in only_ibm.findings} == {"KG2"}
     assert len(only_ibm.findings) < len(full.findings)
-    pack = Path(keyguard.scan.__file__).resolve().parents[1] / "rules" / "ionq.toml"
+    pack = Path(keyguard.pipeline.scan.__file__).resolve().parents[2] / "rules" / "ionq.toml"
     extra = tmp_path / "extra.toml"
     text = pack.read_text(encoding="utf-8").replace('id = "ionq"', 'id = "ionq2"', 1)
     extra.write_text(text.replace('"KG1', '"KG9'), encoding="utf-8")

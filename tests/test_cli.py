@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from keyguard.cli import cli
-from keyguard.fakes import FakeKeys
+from keyguard.rulepack.fakes import FakeKeys
 
 from helpers import ROOT
 
@@ -184,7 +184,7 @@ def test_examples_match_their_generator(tmp_path):
 def test_import_is_light():
     """Importing keyguard and the CLI must not pull in libcst, nbformat or httpx."""
     code = (
-        "import sys, keyguard.cli, keyguard.scan;"
+        "import sys, keyguard.cli, keyguard.pipeline.scan;"
         "print(','.join(m for m in ('libcst', 'nbformat', 'httpx') if m in sys.modules))"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -18,8 +18,8 @@ from keyguard.config import (
     is_rule_ignored_for,
     load_config,
 )
-from keyguard.fakes import FakeKeys
 from keyguard.model import Severity
+from keyguard.rulepack.fakes import FakeKeys
 
 CUSTOM_PACK = '''
 schema = 1

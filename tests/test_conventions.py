@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from keyguard.fakes import FakeKeys
+from keyguard.rulepack.fakes import FakeKeys
 
 ANSI = "\x1b["
 

@@ -8,7 +8,7 @@ import pytest
 
 from keyguard.config import Config
 from keyguard.model import Severity
-from keyguard.scan import scan_paths
+from keyguard.pipeline.scan import scan_paths
 
 from helpers import NO_SHARED, ROOT, SHARED
 

@@ -2,7 +2,7 @@
 
 Table-driven. Each case is a file name and a template; `{{ionq_key}}`, `{{ibm_key}}`,
 `{{legacy_token}}`, `{{iam_jwt}}` and `{{crn}}` markers are replaced by fake keys generated at
-run time (keyguard.fakes), so this file holds no key-shaped literal and `keyguard scan tests/`
+run time (keyguard.rulepack.fakes), so this file holds no key-shaped literal and `keyguard scan tests/`
 stays clean. The file is written into tmp_path, scanned with `scan_paths` from tmp_path (so
 paths are relative), and the exact set of (rule, line) is asserted, plus, for every finding,
 that its position points at the secret and `secret.reveal()` is the planted value.
@@ -26,9 +26,9 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
 from keyguard.config import Config
-from keyguard.fakes import FakeKeys, render
 from keyguard.model import Finding, Severity
-from keyguard.scan import ScanResult, scan_paths
+from keyguard.pipeline.scan import ScanResult, scan_paths
+from keyguard.rulepack.fakes import FakeKeys, render
 
 TOKEN_RULES = {"KG101", "KG201", "KG202", "KG204", "KG301"}
 LITERAL_RULES = {"KG102", "KG203"}

@@ -15,7 +15,7 @@ import re
 import tokenize
 from pathlib import Path
 
-from keyguard.rulepack import load_ruleset
+from keyguard.rulepack.load import load_ruleset
 
 ROOT = Path(__file__).resolve().parents[1]
 ENGINE = ROOT / "keyguard"
@@ -126,7 +126,7 @@ def test_the_engine_names_no_provider_sdk_call_or_credential_file():
 
 def test_rule_types_are_compared_in_one_place():
     """What a rule type means (message, fix, SARIF help, manual instruction, secret or not)
-    is decided in keyguard/advice.py; other modules ask it (`behaviour(rule)`)."""
+    is decided in keyguard/report/advice.py; other modules ask it (`behaviour(rule)`)."""
     comparison = re.compile(r"\.\s*type\s*(==|!=|\bin\b|\bnot\s+in\b)")
     offenders = []
     for path in engine_files():

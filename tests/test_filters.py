@@ -5,9 +5,9 @@ from __future__ import annotations
 import random
 import string
 
-from keyguard.detect.filters import is_placeholder, looks_like_words, shannon_entropy
 from keyguard.detect.tokens import has_keyword
-from keyguard.fakes import FakeKeys
+from keyguard.filter.shapes import is_placeholder, looks_like_words, shannon_entropy
+from keyguard.rulepack.fakes import FakeKeys
 
 from helpers import rule_lines, scan_tree
 

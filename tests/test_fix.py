@@ -1,6 +1,6 @@
 """Tests for keyguard.fix (`keyguard scan --fix / --diff`).
 
-Every key is generated at run time by keyguard.fakes.FakeKeys; no key-shaped literal lives
+Every key is generated at run time by keyguard.rulepack.fakes.FakeKeys; no key-shaped literal lives
 in this file. Rule-pack examples with a `fixed` after-text run through the real scanner and
 the fixer (one harness for both the expected findings and the after-text).
 """
@@ -20,22 +20,22 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from keyguard import fix
-from keyguard.advice import is_fixable
-from keyguard.documents import read_document
-from keyguard.fakes import FakeKeys, render
 from keyguard.model import Confidence, Finding, Location, Secret, Severity
-from keyguard.rulepack import load_ruleset
+from keyguard.read.documents import read_document
+from keyguard.report.advice import is_fixable
+from keyguard.rulepack.fakes import FakeKeys, render
+from keyguard.rulepack.load import load_ruleset
 
 RULES = load_ruleset()
 
 try:  # the scanner (issue 1); the codemod tests below do not need it
-    from keyguard.scan import _engine, scan_bytes
+    from keyguard.pipeline.scan import _engine, scan_bytes
 
     ENGINE = _engine((), frozenset(RULES.rules))
 except ImportError:  # pragma: no cover - only before the scanner existed
     ENGINE = None
 
-needs_scanner = pytest.mark.skipif(ENGINE is None, reason="keyguard.scan not available yet")
+needs_scanner = pytest.mark.skipif(ENGINE is None, reason="keyguard.pipeline.scan not available yet")
 
 
 # ------------------------------------------------------------------------------------------
@@ -586,7 +586,7 @@ def test_property_fix_reparses_removes_key_and_is_idempotent(
 
 
 def test_scan_path_does_not_import_libcst():
-    code = "import sys, keyguard.scan, keyguard.fix; print('libcst' in sys.modules)"
+    code = "import sys, keyguard.pipeline.scan, keyguard.fix; print('libcst' in sys.modules)"
     import subprocess
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,

@@ -2,7 +2,7 @@
 never crashes the run, notebooks are edited in place, nothing but the fixed spans changes,
 nothing secret is printed, the write never leaves a fixed copy or follows a symlink out.
 
-Keys are generated at run time (keyguard.fakes); none lives in this file.
+Keys are generated at run time (keyguard.rulepack.fakes); none lives in this file.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from keyguard import fix
-from keyguard.documents import read_document
-from keyguard.fakes import FakeKeys
 from keyguard.fix import disk
 from keyguard.fix.nbjson import locate
-from keyguard.rulepack import load_ruleset
-from keyguard.scan import _engine, scan_bytes
+from keyguard.pipeline.scan import _engine, scan_bytes
+from keyguard.read.documents import read_document
+from keyguard.rulepack.fakes import FakeKeys
+from keyguard.rulepack.load import load_ruleset
 
 RULES = load_ruleset()
 ENGINE = _engine((), frozenset(RULES.rules))
@@ -417,9 +417,9 @@ def test_temp_folder_is_git_ignored_and_stale_ones_are_cleaned(tmp_path):
 _WINDOW = textwrap.dedent("""
     import os, sys, time
     from keyguard import fix
-    from keyguard.documents import read_document
-    from keyguard.scan import _engine, scan_bytes
-    from keyguard.rulepack import load_ruleset
+    from keyguard.read.documents import read_document
+    from keyguard.pipeline.scan import _engine, scan_bytes
+    from keyguard.rulepack.load import load_ruleset
     path = sys.argv[1]
     data = open(path, "rb").read()
     result = scan_bytes(path, data, _engine((), frozenset(load_ruleset().rules)), keep_document=True)

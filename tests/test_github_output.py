@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from keyguard.fakes import FakeKeys
 from keyguard.model import Verification, VerificationState
 from keyguard.report.github import escape_data, escape_property, render_github
+from keyguard.rulepack.fakes import FakeKeys
 
 from report_helpers import make_finding, notebook_with_secret, sample_findings
 

@@ -3,7 +3,7 @@
 One repository holds every case of issue 10: keys added then removed, a deleted file, a
 renamed file, notebook outputs later cleared, an unmerged branch, a merge resolution, a
 tag-only commit, a positional IonQProvider("<key>") call, a key in a comment, and benign
-placeholders and 40-hex digests. Keys come from keyguard.fakes at run time.
+placeholders and 40-hex digests. Keys come from keyguard.rulepack.fakes at run time.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from click.testing import CliRunner
 
 from keyguard.cli import cli
 from keyguard.config import Config
-from keyguard.fakes import FakeKeys
-from keyguard.history import GitError, scan_history
+from keyguard.rulepack.fakes import FakeKeys
+from keyguard.sources.history import GitError, scan_history
 
 pytestmark = pytest.mark.skipif(shutil.which("git") is None, reason="git is not installed")
 

@@ -16,9 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from keyguard.cli import cli
-from keyguard.fakes import FakeKeys
-from keyguard.rulepack import load_ruleset
-from keyguard.scan import _engine, scan_bytes
+from keyguard.pipeline.scan import _engine, scan_bytes
+from keyguard.rulepack.fakes import FakeKeys
+from keyguard.rulepack.load import load_ruleset
 
 RULESET = load_ruleset(())
 ENGINE = _engine((), RULESET.select(None, ()))
@@ -175,7 +175,7 @@ def test_cli_exit_code_on_a_long_hamiltonian_with_a_key(tmp_path: Path, terms: i
 
 def test_a_cr_only_file_reports_each_key_once_at_its_line() -> None:
     """Old Mac line ends: `ast` counts `\\r` as a line end, so the token detector must too."""
-    from keyguard.scan import _engine, scan_bytes
+    from keyguard.pipeline.scan import _engine, scan_bytes
 
     ruleset = load_ruleset(())
     key = FakeKeys("cr-once").ionq_key()

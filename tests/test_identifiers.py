@@ -14,10 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keyguard.config import Config
-from keyguard.detect.filters import is_plausible_literal, looks_like_identifier, looks_like_words
-from keyguard.fakes import BASE62, BASE64URL, FakeKeys
-from keyguard.rulepack import load_ruleset
-from keyguard.scan import _engine, scan_bytes, scan_paths
+from keyguard.filter.shapes import is_plausible_literal, looks_like_identifier, looks_like_words
+from keyguard.pipeline.scan import _engine, scan_bytes, scan_paths
+from keyguard.rulepack.fakes import BASE62, BASE64URL, FakeKeys
+from keyguard.rulepack.load import load_ruleset
 
 RULESET = load_ruleset(())
 ENGINE = _engine((), RULESET.select(None, ()))

@@ -10,10 +10,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from keyguard.cli import cli
-from keyguard.documents import Document, Segment, read_document
-from keyguard.fakes import FakeKeys
-from keyguard.ignores import parse_directives, segment_for, split_ignored, statement_starts
+from keyguard.filter.ignores import parse_directives, segment_for, split_ignored, statement_starts
 from keyguard.model import Confidence, Finding, Location, Secret, Severity
+from keyguard.read.documents import Document, Segment, read_document
+from keyguard.rulepack.fakes import FakeKeys
 
 
 def finding_at(

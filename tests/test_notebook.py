@@ -1,6 +1,6 @@
-"""keyguard.notebook: notebook JSON -> segments with raw line mapping and masked IPython.
+"""keyguard.read.notebook: notebook JSON -> segments with raw line mapping and masked IPython.
 
-Notebooks are built at run time with nbformat; fake keys come from keyguard.fakes.FakeKeys.
+Notebooks are built at run time with nbformat; fake keys come from keyguard.rulepack.fakes.FakeKeys.
 The labeled and real corpus under shared/ are used when present.
 """
 
@@ -25,9 +25,9 @@ from hypothesis import strategies as st
 from nbformat import v3
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output, new_raw_cell
 
-from keyguard.documents import Document, Segment, read_document
-from keyguard.fakes import FakeKeys
-from keyguard.notebook import mask_ipython, read_notebook
+from keyguard.read.documents import Document, Segment, read_document
+from keyguard.read.notebook import mask_ipython, read_notebook
+from keyguard.rulepack.fakes import FakeKeys
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 CORPUS = SHARED / "corpus"
@@ -475,7 +475,7 @@ def test_v3_lines_written_without_newlines_are_joined_like_nbformat() -> None:
 
 
 def test_importing_keyguard_does_not_import_nbformat() -> None:
-    code = "import sys, keyguard, keyguard.documents, keyguard.notebook; print('nbformat' in sys.modules)"
+    code = "import sys, keyguard, keyguard.read.documents, keyguard.read.notebook; print('nbformat' in sys.modules)"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONSTARTUP"}
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
     assert result.stdout.strip() == "False"

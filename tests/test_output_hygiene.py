@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from keyguard.fakes import FakeKeys
 from keyguard.model import redact
+from keyguard.rulepack.fakes import FakeKeys
 
 FORMATS = ("text", "json", "sarif", "github")
 IMPORT = "from qiskit_ibm_runtime import QiskitRuntimeService\n"
@@ -244,12 +244,12 @@ def test_any_byte_file_name_reaches_every_format(tmp_path_factory: pytest.TempPa
     from hypothesis import strategies as st
 
     from keyguard.config import Config
+    from keyguard.pipeline.scan import scan_paths
     from keyguard.report.github import render_github
     from keyguard.report.json import render_json
     from keyguard.report.sarif import render_sarif
     from keyguard.report.text import render_text
-    from keyguard.rulepack import load_ruleset
-    from keyguard.scan import scan_paths
+    from keyguard.rulepack.load import load_ruleset
 
     key = FakeKeys("hygiene-property").ibm_key()
     ruleset = load_ruleset()

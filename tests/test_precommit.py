@@ -35,7 +35,7 @@ import nbformat
 import pytest
 import yaml
 
-from keyguard.fakes import FakeKeys
+from keyguard.rulepack.fakes import FakeKeys
 
 ROOT = Path(__file__).resolve().parents[1]
 HOOKS = ROOT / ".pre-commit-hooks.yaml"
@@ -209,7 +209,7 @@ def test_text_hook_selects_every_credential_file_of_the_packs() -> None:
     (other than notebooks and Python, which the `keyguard` hook sees) must pass it."""
     import re
 
-    from keyguard.rulepack import load_ruleset
+    from keyguard.rulepack.load import load_ruleset
 
     hook = next(h for h in yaml.safe_load(HOOKS.read_text()) if h["id"] == "keyguard-text")
     names = [cf.name for p in load_ruleset().providers.values() for cf in p.credential_files]

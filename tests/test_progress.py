@@ -1,4 +1,4 @@
-"""Progress (keyguard.progress): shown on a terminal only, never in pipes, CI or with -q."""
+"""Progress (keyguard.pipeline.progress): shown on a terminal only, never in pipes, CI or with -q."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import subprocess
 import sys
 import time
 
-from keyguard.progress import Progress, wanted
+from keyguard.pipeline.progress import Progress, wanted
 
 
 class _Terminal(io.StringIO):

@@ -18,12 +18,12 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from keyguard.fakes import BASE62, BASE64URL, HEX
 from keyguard.model import Secret
+from keyguard.pipeline.scan import _engine, scan_bytes
 from keyguard.report.json import render_json
 from keyguard.report.text import render_text
-from keyguard.rulepack import load_ruleset
-from keyguard.scan import _engine, scan_bytes
+from keyguard.rulepack.fakes import BASE62, BASE64URL, HEX
+from keyguard.rulepack.load import load_ruleset
 
 try:  # reporters that may not exist in every checkout
     from keyguard.report.sarif import render_sarif

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from keyguard.fakes import FakeKeys
-from keyguard.rulepack import load_ruleset
-from keyguard.scan import Engine
+from keyguard.pipeline.scan import Engine
+from keyguard.rulepack.fakes import FakeKeys
+from keyguard.rulepack.load import load_ruleset
 
 from helpers import rule_lines, scan_tree
 

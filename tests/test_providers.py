@@ -2,7 +2,7 @@
 code that pack examples cannot hold (a key in a comment is reported but never fixed, so it
 has no `fixed` text), and the pack-driven fake keys.
 
-Every key here is generated at run time (keyguard.fakes); none is stored in this file.
+Every key here is generated at run time (keyguard.rulepack.fakes); none is stored in this file.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import sys
 
 import pytest
 
-from keyguard.fakes import FakeKeys, render
-from keyguard.rulepack import RulePackError, build_ruleset, load_ruleset, parse_pack
+from keyguard.rulepack.fakes import FakeKeys, render
+from keyguard.rulepack.load import RulePackError, build_ruleset, load_ruleset, parse_pack
 
 from helpers import NO_SHARED, ROOT, SHARED, rule_lines, scan_tree
 
@@ -210,7 +210,7 @@ def emulator(monkeypatch):
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
-    from keyguard.verify import BASE_URL_ENV
+    from keyguard.verify.http import BASE_URL_ENV
 
     monkeypatch.setenv(BASE_URL_ENV, f"http://127.0.0.1:{server.server_address[1]}")
     try:
@@ -223,7 +223,7 @@ def emulator(monkeypatch):
 @pytest.mark.parametrize(("rule_id", "marker", "path", "carrier"), VERIFY_CASES, ids=[c[0] for c in VERIFY_CASES])
 def test_new_provider_verification_states(emulator, rule_id, marker, path, carrier):
     from keyguard.model import Confidence, Finding, Location, Secret, VerificationState
-    from keyguard.verify import verify_findings
+    from keyguard.verify.http import verify_findings
 
     behave, seen = emulator
     fakes = FakeKeys(f"verify-{rule_id}")

@@ -1,6 +1,6 @@
-"""keyguard.redact: key shapes redacted and control characters escaped, names left readable.
+"""keyguard.report.redact: key shapes redacted and control characters escaped, names left readable.
 
-Keys are generated at run time (keyguard.fakes, or seeded RNGs over the shapes' alphabets);
+Keys are generated at run time (keyguard.rulepack.fakes, or seeded RNGs over the shapes' alphabets);
 no key-shaped literal lives in this file.
 """
 
@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keyguard.fakes import BASE62, BASE64URL, HEX, FakeKeys
 from keyguard.model import redact
-from keyguard.redact import escape_controls, is_key_shaped, redact_keys, safe_text
+from keyguard.report.redact import escape_controls, is_key_shaped, redact_keys, safe_text
+from keyguard.rulepack.fakes import BASE62, BASE64URL, HEX, FakeKeys
 
 READABLE = [
     "tests/test_verify_429_backoff_with_retry_after.py",
@@ -149,7 +149,7 @@ def test_show_secrets_escapes_only() -> None:
 def test_run_secrets_are_scrubbed_exactly_and_notices_are_not() -> None:
     from keyguard.model import Confidence, Finding, Location, Secret
     from keyguard.report._scrub import Scrubber, scrub, secret_map
-    from keyguard.rulepack import load_ruleset
+    from keyguard.rulepack.load import load_ruleset
 
     rules = load_ruleset().rules
     fakes = FakeKeys(8)

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import pytest
 
-from keyguard.fakes import FakeKeys, render
-from keyguard.rulepack import load_ruleset
+from keyguard.rulepack.fakes import FakeKeys, render
+from keyguard.rulepack.load import load_ruleset
 
 from helpers import rule_lines, scan_tree
 
@@ -46,7 +46,7 @@ def test_every_pack_has_a_negative_example():
 def test_packs_found_from_a_source_checkout_without_install(monkeypatch):
     # `python -m keyguard` from the repository root imports ./keyguard, where no
     # keyguard.rules package exists: the packs come from the top-level rules/ folder.
-    from keyguard import rulepack
+    from keyguard.rulepack import load as rulepack
 
     def missing(name):
         raise ModuleNotFoundError(name)

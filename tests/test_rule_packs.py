@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from keyguard.cli import cli
-from keyguard.rulepack import RulePackError, load_ruleset, parse_pack
-from keyguard.rules_check import check_examples
+from keyguard.rulepack.load import RulePackError, load_ruleset, parse_pack
+from keyguard.rulepack.rules_check import check_examples
 
 from helpers import ROOT
 
@@ -117,7 +117,7 @@ def test_cli_schema_error_is_a_clear_message(tmp_path: Path, monkeypatch: pytest
 def test_every_builtin_pack_key_is_documented() -> None:
     """docs/rule-packs.md names every key the loader accepts."""
     doc = (ROOT / "docs" / "rule-packs.md").read_text(encoding="utf-8")
-    import keyguard.rulepack as rp
+    import keyguard.rulepack.load as rp
 
     source = Path(rp.__file__).read_text(encoding="utf-8")
     keys = set()

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from keyguard.fakes import FakeKeys
 from keyguard.model import Verification, VerificationState
 from keyguard.report.github import render_github
 from keyguard.report.sarif import FINGERPRINT_KEY, artifact_uri, render_sarif
+from keyguard.rulepack.fakes import FakeKeys
 
 from report_helpers import (
     KIND_OF_RULE,

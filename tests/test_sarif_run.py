@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from keyguard.fakes import FakeKeys
+from keyguard.rulepack.fakes import FakeKeys
 
 from report_helpers import SARIF_SCHEMA, load_schema
 
@@ -116,7 +116,7 @@ def test_incomplete_run_is_not_a_clean_run(repo: tuple[Path, str]) -> None:
 
 def test_default_sarif_of_the_reporter_has_an_invocation() -> None:
     from keyguard.report.sarif import build_sarif
-    from keyguard.rulepack import load_ruleset
+    from keyguard.rulepack.load import load_ruleset
 
     log = build_sarif([], load_ruleset(), version="0")
     assert log["runs"][0]["invocations"] == [

@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 
 from keyguard.config import Config
 from keyguard.detect.tokens import key_runs
-from keyguard.fakes import FakeKeys
-from keyguard.rulepack import load_ruleset
-from keyguard.scan import _engine, scan_paths
+from keyguard.pipeline.scan import _engine, scan_paths
+from keyguard.rulepack.fakes import FakeKeys
+from keyguard.rulepack.load import load_ruleset
 
 TEXT = st.text(alphabet=st.sampled_from("aZ09_+/=-. \n\"'é€\U0001f600"), max_size=300)
 
@@ -35,7 +35,7 @@ def test_notebook_scan_does_not_import_nbformat(tmp_path):
     nb.cells = [nbformat.v4.new_code_cell(f'from qiskit_ionq import IonQProvider\nIonQProvider("{key}")')]
     (tmp_path / "n.ipynb").write_text(nbformat.writes(nb), encoding="utf-8")
     code = (
-        "import sys, keyguard.scan as s, keyguard.config as c;"
+        "import sys, keyguard.pipeline.scan as s, keyguard.config as c;"
         "r = s.scan_paths(['n.ipynb'], c.Config(jobs=1));"
         "print(len(r.findings), 'nbformat' in sys.modules, 'jsonschema' in sys.modules)"
     )
@@ -65,7 +65,7 @@ def test_generic_call_site_names_need_a_binding(tmp_path, monkeypatch):
 
 def test_builtin_regexes_compile_on_first_use_and_user_packs_at_load(tmp_path):
     code = (
-        "import keyguard.rulepack as r;"
+        "import keyguard.rulepack.load as r;"
         "rs = r.load_ruleset(());"
         "lazy = [x for x in rs.rules.values() if x.regex is not None];"
         "print(len(lazy), sum(x.regex._compiled is not None for x in lazy))"
@@ -73,7 +73,7 @@ def test_builtin_regexes_compile_on_first_use_and_user_packs_at_load(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout.split()
     assert int(out[0]) > 0 and out[1] == "0"
-    from keyguard.rulepack import RulePackError, load_ruleset
+    from keyguard.rulepack.load import RulePackError, load_ruleset
 
     pack = tmp_path / "bad.toml"
     source = (Path(__file__).resolve().parents[1] / "rules" / "ionq.toml").read_text(encoding="utf-8")

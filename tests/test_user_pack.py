@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from keyguard.fakes import FakeKeys, render
-from keyguard.rulepack import load_ruleset
+from keyguard.rulepack.fakes import FakeKeys, render
+from keyguard.rulepack.load import load_ruleset
 
 PACK = '''
 schema = 1

@@ -1,11 +1,11 @@
-"""keyguard.verify against a real HTTP server on 127.0.0.1 (no mocking of httpx).
+"""keyguard.verify.http against a real HTTP server on 127.0.0.1 (no mocking of httpx).
 
 The emulator plays IonQ (`GET /v0.4/whoami`), IBM IAM (`POST /identity/token`) and the legacy
 IBM Quantum login (`POST /api/users/loginWithToken`) on one port: KEYGUARD_VERIFY_BASE_URL
 keeps each built-in endpoint's path. What it does for a key is chosen per key by the test
 (`server.behave[key] = "live"`), and it records every request it receives, raw.
 
-Fake keys come from keyguard.fakes at run time; no key-shaped literal lives in this file.
+Fake keys come from keyguard.rulepack.fakes at run time; no key-shaped literal lives in this file.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from keyguard.fakes import FakeKeys
 from keyguard.model import (
     Confidence,
     Finding,
@@ -33,7 +32,8 @@ from keyguard.model import (
     Verification,
     VerificationState,
 )
-from keyguard.rulepack import (
+from keyguard.rulepack.fakes import FakeKeys
+from keyguard.rulepack.load import (
     RulePackError,
     build_ruleset,
     builtin_pack_paths,
@@ -41,7 +41,7 @@ from keyguard.rulepack import (
     load_ruleset,
     parse_pack,
 )
-from keyguard.verify import BASE_URL_ENV, VerifyConfigError, verify_findings, verify_secrets
+from keyguard.verify.http import BASE_URL_ENV, VerifyConfigError, verify_findings, verify_secrets
 
 S = VerificationState
 IONQ_PATH = "/v0.4/whoami"
@@ -538,7 +538,7 @@ def test_verify_secrets_api(server: Emulator, fakes: FakeKeys) -> None:
 def test_retry_after_forms() -> None:
     from email.utils import formatdate
 
-    from keyguard.verify import _parse_retry_after
+    from keyguard.verify.http import _parse_retry_after
 
     assert _parse_retry_after("3") == 3.0
     assert _parse_retry_after(" 0.5 ") == 0.5
@@ -554,7 +554,7 @@ def test_importing_keyguard_does_not_import_httpx() -> None:
     import subprocess
     import sys
 
-    code = ("import sys, keyguard, keyguard.cli, keyguard.verify; "
+    code = ("import sys, keyguard, keyguard.cli, keyguard.verify.http; "
             "print(sorted(m for m in ('httpx', 'asyncio') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout
@@ -562,7 +562,7 @@ def test_importing_keyguard_does_not_import_httpx() -> None:
 
 
 def test_report_errors_never_quote_the_secret(fakes: FakeKeys) -> None:
-    from keyguard.verify import VerifyInputError, findings_from_report
+    from keyguard.verify.http import VerifyInputError, findings_from_report
 
     key = fakes.ionq_key()
     bad = json.dumps({"findings": [{"rule": "KG101", "secret": key, "path": "a.py",
@@ -874,7 +874,7 @@ def test_deeply_nested_answer_is_unknown_and_the_run_goes_on(
 
 
 def test_json_depth_counts_outside_strings_only() -> None:
-    from keyguard.verify import _json_depth, _parse_json
+    from keyguard.verify.http import _json_depth, _parse_json
 
     assert _json_depth(b'{"a": [1, {"b": 2}]}', 64) == 3
     assert _json_depth(b'{"a": "[[[[{{{{\\"[[["}', 64) == 1  # brackets inside a string

@@ -15,12 +15,12 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-from keyguard.advice import behaviour
-from keyguard.detect.filters import is_placeholder, is_plausible_literal, is_plausible_token
 from keyguard.detect.tokens import Hit, LineIndex
-from keyguard.documents import Segment
+from keyguard.filter.shapes import is_placeholder, is_plausible_literal, is_plausible_token
 from keyguard.model import Confidence
-from keyguard.rulepack import CredentialFile, Rule, RuleSet
+from keyguard.read.documents import Segment
+from keyguard.report.advice import behaviour
+from keyguard.rulepack.load import CredentialFile, Rule, RuleSet
 
 # `{keys}` is an alternation of the entry's key names; group `v` is the value.
 _FORMATS = {

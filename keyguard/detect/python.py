@@ -19,13 +19,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
-from keyguard.advice import behaviour
-from keyguard.detect.filters import is_placeholder, is_plausible_literal, is_plausible_token
 from keyguard.detect.tokens import Hit
-from keyguard.documents import Segment
+from keyguard.filter.shapes import is_placeholder, is_plausible_literal, is_plausible_token
 from keyguard.model import Confidence
-from keyguard.pyparse import parse as parse_python
-from keyguard.rulepack import CallSite, Rule, RuleSet
+from keyguard.read.documents import Segment
+from keyguard.read.pyparse import parse as parse_python
+from keyguard.report.advice import behaviour
+from keyguard.rulepack.load import CallSite, Rule, RuleSet
 
 MAX_PARSE_CHARS = 2_000_000
 _ENV_READERS = {"os.getenv", "os.environ.get", "os.environ.__getitem__", "os.environ.pop"}
@@ -170,7 +170,7 @@ class PythonDetector:
         self.gates_by_name: dict[str, list[tuple[str, bool, str]]] = {}
         for name, root, distinct, pattern in self.call_gates:
             self.gates_by_name.setdefault(name, []).append((root, distinct, pattern))
-        from keyguard.scan import keyword_trie
+        from keyguard.pipeline.scan import keyword_trie
 
         self._names_pattern = re.compile("(?=(" + keyword_trie(self.gates_by_name) + "))")
         self._name_prefixes = {

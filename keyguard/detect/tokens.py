@@ -16,11 +16,11 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from keyguard.advice import behaviour
-from keyguard.detect.filters import is_placeholder, is_plausible_token
-from keyguard.documents import Segment
+from keyguard.filter.shapes import is_placeholder, is_plausible_token
 from keyguard.model import Confidence
-from keyguard.rulepack import Provider, Rule, RuleSet
+from keyguard.read.documents import Segment
+from keyguard.report.advice import behaviour
+from keyguard.rulepack.load import Provider, Rule, RuleSet
 
 MIN_CANDIDATE = 20
 

@@ -8,7 +8,7 @@ from typing import Any
 from keyguard.fix.instructions import revoke_text
 from keyguard.fix.records import FixPlan, Unfixable
 from keyguard.model import Finding
-from keyguard.rulepack import RuleSet
+from keyguard.rulepack.load import RuleSet
 
 
 def clear_outputs(

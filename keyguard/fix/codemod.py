@@ -26,7 +26,7 @@ from keyguard.fix.os_binding import OsAccess
 from keyguard.fix.pytree import Source, Walk, dotted, walk, word_lines
 from keyguard.fix.records import Unfixable
 from keyguard.model import Finding
-from keyguard.rulepack import RuleSet
+from keyguard.rulepack.load import RuleSet
 
 Edit = tuple[int, int, str]  # (start, end, replacement) over the module's text
 

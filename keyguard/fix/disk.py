@@ -24,8 +24,8 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-from keyguard.documents import Document
 from keyguard.fix.records import FixPlan
+from keyguard.read.documents import Document
 
 TMP_PREFIX = ".keyguard-tmp-"
 _TMP_DIR = re.compile(re.escape(TMP_PREFIX) + r"(\d+)-[0-9a-f]+$")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from keyguard.fix.instructions import provider_of
 from keyguard.model import Finding
-from keyguard.rulepack import RuleSet
+from keyguard.rulepack.load import RuleSet
 
 
 class EnvNamer:

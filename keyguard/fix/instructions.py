@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import PurePath
 
-from keyguard.advice import Facts, manual_instruction, revoke_clause
 from keyguard.model import Finding
-from keyguard.rulepack import Provider, RuleSet
+from keyguard.report.advice import Facts, manual_instruction, revoke_clause
+from keyguard.rulepack.load import Provider, RuleSet
 
 
 def provider_of(f: Finding, rules: RuleSet) -> Provider | None:

@@ -13,14 +13,14 @@ import re
 import secrets
 from typing import Any
 
-from keyguard.documents import Document
 from keyguard.fix.cell_outputs import clear_outputs
 from keyguard.fix.env_names import EnvNamer
 from keyguard.fix.instructions import revoke_text
 from keyguard.fix.magics import Masked, env_magic, marker, mask_cell, unmask
 from keyguard.fix.records import FixPlan, Unfixable, unfix
 from keyguard.model import Finding
-from keyguard.rulepack import RuleSet
+from keyguard.read.documents import Document
+from keyguard.rulepack.load import RuleSet
 
 
 def plan_notebook(

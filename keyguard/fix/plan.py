@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from keyguard.advice import behaviour, is_fixable
-from keyguard.documents import Document
 from keyguard.fix.disk import read_bytes
 from keyguard.fix.env_names import EnvNamer
 from keyguard.fix.instructions import not_a_secret_instruction, text_file_instruction
@@ -13,7 +11,9 @@ from keyguard.fix.notebook import plan_notebook
 from keyguard.fix.python_file import plan_python
 from keyguard.fix.records import FixPlan, Unfixable
 from keyguard.model import Finding
-from keyguard.rulepack import RuleSet, load_ruleset
+from keyguard.read.documents import Document
+from keyguard.report.advice import behaviour, is_fixable
+from keyguard.rulepack.load import RuleSet, load_ruleset
 
 
 def plan_fixes(

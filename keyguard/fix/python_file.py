@@ -6,11 +6,11 @@ import ast
 import io
 import tokenize
 
-from keyguard.documents import Document
 from keyguard.fix.env_names import EnvNamer
 from keyguard.fix.records import FixPlan, unfix
 from keyguard.model import Finding
-from keyguard.rulepack import RuleSet
+from keyguard.read.documents import Document
+from keyguard.rulepack.load import RuleSet
 
 
 def plan_python(

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from keyguard.detect.filters import looks_like_words, shannon_entropy
+from keyguard.filter.shapes import looks_like_words, shannon_entropy
 from keyguard.model import redact
 
 _TOKEN = re.compile(r"[A-Za-z0-9_+/=-]{20,}")

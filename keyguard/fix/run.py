@@ -10,7 +10,7 @@ from keyguard.fix.disk import FileChangedError, apply, inside
 from keyguard.fix.plan import plan_fixes
 from keyguard.fix.records import FixRun
 from keyguard.model import Finding
-from keyguard.rulepack import RuleSet, load_ruleset
+from keyguard.rulepack.load import RuleSet, load_ruleset
 
 
 def fix_findings(
@@ -28,7 +28,7 @@ def fix_findings(
     were scanned (the CLI passes them; None: no limit): a file whose real path is outside them
     (a symlink out of the tree) is neither diffed nor written.
     """
-    from keyguard.documents import read_document
+    from keyguard.read.documents import read_document
 
     rules = ruleset if ruleset is not None else load_ruleset()
     by_path: dict[str, list[Finding]] = {}

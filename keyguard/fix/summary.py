@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from keyguard.fix.instructions import provider_of, revoke_where
 from keyguard.fix.records import FixPlan
 from keyguard.fix.redaction import Scrubber
-from keyguard.rulepack import RuleSet, load_ruleset
+from keyguard.rulepack.load import RuleSet, load_ruleset
 
 
 def summarize(plans: Sequence[FixPlan], ruleset: RuleSet | None = None, *, applied: bool = True,

@@ -8,7 +8,7 @@ then passes every string through two nets before it is written:
   holds the key, a message quoting a literal of unusual shape). Notices (a save_account()
   call, whose `secret` is code like `os.environ["QISKIT_IBM_TOKEN"]`) and identifiers (CRNs)
   are not secrets: their values are never scrubbed from other text;
-* `keyguard.redact.safe_text`: every key-shaped token redacted (whatever its source) and
+* `keyguard.report.redact.safe_text`: every key-shaped token redacted (whatever its source) and
   control characters escaped.
 
 Machine locations (a SARIF artifact URI, a GitHub annotation's `file`) get only the first
@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from keyguard.model import Finding
-from keyguard.redact import escape_controls, safe_text
+from keyguard.report.redact import escape_controls, safe_text
 
 
 def secret_map(findings: Iterable[Finding]) -> dict[str, str]:

@@ -21,8 +21,8 @@ from typing import Any
 
 from keyguard import __version__
 from keyguard.model import Finding
-from keyguard.redact import escape_controls
 from keyguard.report._scrub import Scrubber
+from keyguard.report.redact import escape_controls
 
 SCHEMA_VERSION = 1
 

@@ -35,10 +35,10 @@ from typing import Any
 from urllib.parse import quote, unquote
 
 from keyguard import REPOSITORY_URL
-from keyguard.advice import Facts, behaviour, help_texts, precision
 from keyguard.model import Finding, Severity, VerificationState
 from keyguard.report._scrub import Scrubber
-from keyguard.rulepack import Rule, RuleSet
+from keyguard.report.advice import Facts, behaviour, help_texts, precision
+from keyguard.rulepack.load import Rule, RuleSet
 
 SARIF_VERSION = "2.1.0"
 # The `id` of the OASIS schema keyguard's tests validate against (errata01).

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 import click
 
 from keyguard.model import Finding, Severity, VerificationState
-from keyguard.redact import escape_controls
 from keyguard.report._scrub import Scrubber
+from keyguard.report.redact import escape_controls
 
 _SEVERITY_COLOUR = {
     Severity.CRITICAL: "red",

@@ -1,4 +1,4 @@
-"""Scanning distinct blobs with the tree scan's own unit, `keyguard.scan.scan_bytes`.
+"""Scanning distinct blobs with the tree scan's own unit, `keyguard.pipeline.scan.scan_bytes`.
 
 So syntax-tree call sites, aliases, notebooks, config files and ignore comments behave in
 history exactly as in a working-tree scan. Each job is (blob name, path it is scanned as);
@@ -12,9 +12,9 @@ import os
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
-from keyguard.history.git import Git
-from keyguard.history.objects import read_blobs
-from keyguard.scan import POOL_MIN_FILES, Engine, FileResult, _engine, scan_bytes
+from keyguard.pipeline.scan import POOL_MIN_FILES, Engine, FileResult, _engine, scan_bytes
+from keyguard.sources.history.git import Git
+from keyguard.sources.history.objects import read_blobs
 
 LFS_POINTER = b"version https://git-lfs.github.com/spec/"
 LFS_REASON = "Git LFS pointer (the content is not in git)"

@@ -37,8 +37,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from keyguard.config import Config, ignored_rules_for
-from keyguard.documents import Document, Segment
 from keyguard.model import Finding
+from keyguard.read.documents import Document, Segment
 
 IGNORE_TAG = "keyguard-ignore"
 
@@ -148,7 +148,7 @@ _COMPOUND_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases")
 def statement_map(source: str) -> StatementMap:
     """The StatementMap of `source`: linear in its size, whatever the nesting (an explicit
     stack, not recursion; an elif chain of 2,000 branches is 2,000 levels deep)."""
-    from keyguard.pyparse import parse
+    from keyguard.read.pyparse import parse
 
     try:
         tree = parse(source)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from keyguard.history.commits import Change
 from keyguard.model import Finding, Location
-from keyguard.scan import FileResult
+from keyguard.pipeline.scan import FileResult
+from keyguard.sources.history.commits import Change
 
 
 @dataclass

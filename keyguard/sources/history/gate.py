@@ -25,14 +25,14 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from keyguard.detect.filters import is_placeholder, is_plausible_token
 from keyguard.detect.tokens import min_width
-from keyguard.documents import Segment
-from keyguard.history.git import Git
+from keyguard.filter.shapes import is_placeholder, is_plausible_token
+from keyguard.read.documents import Segment
+from keyguard.sources.history.git import Git
 
 if TYPE_CHECKING:
-    from keyguard.rulepack import Rule
-    from keyguard.scan import Engine
+    from keyguard.pipeline.scan import Engine
+    from keyguard.rulepack.load import Rule
 
 # In a notebook, a run of key characters longer than this (a base64 image) sends the blob to
 # a full scan, which skips images, instead of running every rule's regex along it here.
@@ -100,7 +100,7 @@ def _rule_groups(engine: Engine) -> tuple[list[tuple[Rule, int]], list[tuple[Rul
 
 
 def _passes_shape(rule: Rule, value: str, engine: Engine) -> bool:
-    from keyguard.advice import behaviour
+    from keyguard.report.advice import behaviour
 
     if not behaviour(rule).plausibility:  # as find_tokens: only token types have shape checks
         return True
@@ -164,7 +164,7 @@ def _diff_pass(args: tuple[Git, list[str], list[str], Engine | None,
                             tuple[tuple[str, ...], frozenset[str]]]) -> tuple[set[str], set[str]]:
     git, commits, specs, engine, engine_key = args
     if engine is None:  # in a worker process: the same engine, rebuilt from its key
-        from keyguard.scan import _engine
+        from keyguard.pipeline.scan import _engine
 
         engine = _engine(*engine_key)
     gate = Gate(engine)

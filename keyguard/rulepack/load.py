@@ -24,8 +24,8 @@ from importlib.util import find_spec
 from pathlib import Path
 from typing import Any
 
-from keyguard.advice import TYPES
 from keyguard.model import Severity
+from keyguard.report.advice import TYPES
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -42,7 +42,7 @@ class RulePackError(ValueError):
 
 @dataclass(frozen=True)
 class VerifySpec:
-    """How to ask a provider whether a secret is live (executed by keyguard.verify).
+    """How to ask a provider whether a secret is live (executed by keyguard.verify.http).
 
     `raw` keeps the TOML table as loaded (method, url, headers, form, json_body, responses,
     legacy); the verifier validates the parts it executes.
@@ -84,7 +84,7 @@ class Rule:
 
     @property
     def is_secret(self) -> bool:
-        """Whether the value is a credential (keyguard.advice says per type)."""
+        """Whether the value is a credential (keyguard.report.advice says per type)."""
         return TYPES[self.type].secret
 
 
@@ -196,7 +196,7 @@ class RulePack:
     call_sites: tuple[CallSite, ...]
     assignments: tuple[AssignmentRule, ...]
     examples: tuple[Example, ...]
-    # `[fake.NAME]` marker declarations (keyguard.fakes.FakeSpec): fake keys for examples/tests.
+    # `[fake.NAME]` marker declarations (keyguard.rulepack.fakes.FakeSpec): fake keys for examples/tests.
     fakes: tuple[Any, ...] = ()
 
 
@@ -307,7 +307,7 @@ def _bool(table: Mapping[str, Any], key: str, default: bool, where: str) -> bool
     return value
 
 
-# True while the built-in packs load: their regexes compile on first use (keyguard.lazyregex).
+# True while the built-in packs load: their regexes compile on first use (keyguard.rulepack.lazyregex).
 _lazy_regexes = False
 # Paths of the built-in packs loaded so far: tested with the project, not re-checked per run.
 _trusted_paths: set[str] = set()
@@ -315,7 +315,7 @@ _trusted_paths: set[str] = set()
 
 def _compile(pattern: str, where: str) -> re.Pattern[str]:
     if _lazy_regexes:
-        from keyguard.lazyregex import LazyPattern
+        from keyguard.rulepack.lazyregex import LazyPattern
 
         return LazyPattern(pattern)  # type: ignore[return-value]
     try:
@@ -574,7 +574,7 @@ def parse_pack(text: str, path: str) -> RulePack:
                 fixed=fixed if isinstance(fixed, str) else None,
             )
         )
-    from keyguard.fakes import parse_fake_specs
+    from keyguard.rulepack.fakes import parse_fake_specs
 
     fakes = parse_fake_specs(data.get("fake", {}), path)
     return RulePack(path, provider, rules, call_sites, tuple(assignments), tuple(examples), fakes)
@@ -611,14 +611,14 @@ def build_ruleset(packs: Iterable[RulePack]) -> RuleSet:
 
 def _check_markers(ruleset: RuleSet) -> None:
     """Every `{{marker}}` in an example (and in a fake template) must be declared by a pack's
-    `[fake.NAME]` table; the declarations must generate values (keyguard.fakes.check_fakes).
+    `[fake.NAME]` table; the declarations must generate values (keyguard.rulepack.fakes.check_fakes).
     GitHub Actions' `${{ secrets.X }}` is not a marker (marker names are `[a-z][a-z0-9_]*`)."""
     # The built-in packs' examples run as tests; checking them again on every run would import
     # the generator (~10 ms of a pre-commit run).
     untrusted = [pack.path for pack in ruleset.packs if pack.path not in _trusted_paths]
     if not untrusted:
         return
-    from keyguard.fakes import check_fakes
+    from keyguard.rulepack.fakes import check_fakes
 
     check_fakes(ruleset.packs, ruleset.rules, generate=untrusted)
 
@@ -635,7 +635,7 @@ def builtin_pack_paths() -> list[Path]:
     except ModuleNotFoundError:
         spec = None
     if spec is None:
-        entries = list((Path(__file__).resolve().parent.parent / "rules").iterdir())
+        entries = list((Path(__file__).resolve().parents[2] / "rules").iterdir())
     elif spec.submodule_search_locations and all(
         os.path.isdir(d) for d in spec.submodule_search_locations
     ):

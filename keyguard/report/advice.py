@@ -1,6 +1,6 @@
 """What each rule type means and what to tell the user about it: the one place for both.
 
-Four rule types (keyguard.rulepack): `token` (a format-exact secret), `literal` (a credential
+Four rule types (keyguard.rulepack.load): `token` (a format-exact secret), `literal` (a credential
 literal of unexpected shape at a known credential site), `identifier` (not a secret, e.g. a
 CRN) and `persist` (a call that writes a credential to disk; its "value" is code). Every
 module asks `behaviour(rule)` what a type does (is it a secret, may `--fix` rewrite it, how
@@ -18,8 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # keyguard.rulepack asks this module what a type is: no import cycle
-    from keyguard.rulepack import Provider, Rule
+if TYPE_CHECKING:  # keyguard.rulepack.load asks this module what a type is: no import cycle
+    from keyguard.rulepack.load import Provider, Rule
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 
-from keyguard.history.git import Git
+from keyguard.sources.history.git import Git
 
 MISSING = -1
 

@@ -6,7 +6,7 @@ blobscan (scan_bytes over distinct blobs) · attribute (first sighting per secre
 · run (the pipeline).
 """
 
-from keyguard.history.git import GitError
-from keyguard.history.run import HistoryResult, scan_history
+from keyguard.sources.history.git import GitError
+from keyguard.sources.history.run import HistoryResult, scan_history
 
 __all__ = ["GitError", "HistoryResult", "scan_history"]

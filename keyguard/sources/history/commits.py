@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-from keyguard.history.git import Git, GitError
+from keyguard.sources.history.git import Git, GitError
 
 SUBMODULE_MODE = b"160000"
 NULL_SHA = "0" * 40

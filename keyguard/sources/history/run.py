@@ -16,16 +16,16 @@ from dataclasses import dataclass
 
 from keyguard.config import Config
 from keyguard.config import is_excluded as config_excluded
-from keyguard.documents import NOTEBOOK_SUFFIXES, PYTHON_SUFFIXES
-from keyguard.history.attribute import first_sightings, history_finding
-from keyguard.history.blobscan import Job, default_workers, scan_blob, scan_blobs
-from keyguard.history.commits import SUBMODULE_MODE, Change, iter_changes, list_commits
-from keyguard.history.gate import DiffGate, select
-from keyguard.history.git import Git, GitError
-from keyguard.history.objects import MISSING, blob_sizes, read_blobs
 from keyguard.model import Finding, Location
-from keyguard.rulepack import load_ruleset
-from keyguard.scan import FileResult, ScanResult, _engine
+from keyguard.pipeline.scan import FileResult, ScanResult, _engine
+from keyguard.read.documents import NOTEBOOK_SUFFIXES, PYTHON_SUFFIXES
+from keyguard.rulepack.load import load_ruleset
+from keyguard.sources.history.attribute import first_sightings, history_finding
+from keyguard.sources.history.blobscan import Job, default_workers, scan_blob, scan_blobs
+from keyguard.sources.history.commits import SUBMODULE_MODE, Change, iter_changes, list_commits
+from keyguard.sources.history.gate import DiffGate, select
+from keyguard.sources.history.git import Git, GitError
+from keyguard.sources.history.objects import MISSING, blob_sizes, read_blobs
 
 ALL_REFS = "--all"
 SYMLINK_MODE = b"120000"
@@ -172,7 +172,7 @@ def scan_history(paths: Sequence[str], revisions: str, config: Config) -> Histor
         result.ignored.append((history_finding(seen, in_head=False, refs=(), head_location=None),
                                seen.reason or "ignored"))
     if config.per_file_ignores:
-        from keyguard.ignores import apply_per_file_ignores
+        from keyguard.filter.ignores import apply_per_file_ignores
 
         result.findings, per_file = apply_per_file_ignores(result.findings, config)
         result.ignored.extend(per_file)

@@ -1,7 +1,7 @@
 """Ask each provider whether a found secret is still live (opt-in: `--verify`).
 
 One generic HTTP verifier executes the `[rule.verify]` tables of the rule packs; it knows
-nothing provider-specific. A table says (validated on load in `keyguard.rulepack`):
+nothing provider-specific. A table says (validated on load in `keyguard.rulepack.load`):
 
     method     "GET" | "POST"
     url        https://host[:port]/path          never carries the secret
@@ -49,7 +49,6 @@ from typing import TYPE_CHECKING, Any, TextIO
 from urllib.parse import urlsplit, urlunsplit
 
 from keyguard import __version__
-from keyguard.advice import behaviour
 from keyguard.model import (
     Confidence,
     Finding,
@@ -59,13 +58,14 @@ from keyguard.model import (
     Verification,
     VerificationState,
 )
+from keyguard.report.advice import behaviour
 
 if TYPE_CHECKING:
     import asyncio
 
     import httpx
 
-    from keyguard.rulepack import Rule, RuleSet
+    from keyguard.rulepack.load import Rule, RuleSet
 
 BASE_URL_ENV = "KEYGUARD_VERIFY_BASE_URL"
 SECRET_MARKER = "{secret}"
@@ -236,7 +236,7 @@ def _immediate_result(rule: Rule, secret: Secret, verify_legacy: bool) -> Verifi
 
 def _builtin_rules() -> Mapping[str, Rule]:
     """Rules of the packs shipped in keyguard.rules (cached loader)."""
-    from keyguard.rulepack import load_ruleset
+    from keyguard.rulepack.load import load_ruleset
 
     return load_ruleset().rules
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from keyguard.rulepack import Rule, RuleSet
+    from keyguard.rulepack.load import Rule, RuleSet
 
 BASE62 = string.ascii_letters + string.digits
 BASE64URL = BASE62 + "-_"
@@ -80,7 +80,7 @@ class FakeSpec:
 
 def parse_fake_specs(table: Any, path: str) -> tuple[FakeSpec, ...]:
     """The `[fake.*]` tables of one pack. Raises RulePackError naming file and key."""
-    from keyguard.rulepack import RulePackError
+    from keyguard.rulepack.load import RulePackError
 
     if not isinstance(table, dict):
         raise RulePackError(f"{path}: 'fake' must be a table of [fake.NAME] tables")
@@ -143,7 +143,7 @@ def check_fakes(packs: Iterable[Any], rules: Mapping[str, Rule], generate: Itera
     declarations of the packs whose paths are in `generate` (default: all) must generate a
     value, so a bad regex fails at load, not in a test. (The built-in packs' generation is
     covered by the test suite: it stays off the pre-commit hook's path.)"""
-    from keyguard.rulepack import RulePackError
+    from keyguard.rulepack.load import RulePackError
 
     packs = tuple(packs)
     specs: dict[str, FakeSpec] = {}
@@ -192,7 +192,7 @@ class _Catalog:
 
 def _catalog(ruleset: RuleSet | None) -> _Catalog:
     if ruleset is None:
-        from keyguard.rulepack import load_ruleset
+        from keyguard.rulepack.load import load_ruleset
 
         ruleset = load_ruleset()
     return _Catalog({s.name: s for p in ruleset.packs for s in p.fakes}, ruleset.rules)
@@ -260,7 +260,7 @@ class FakeKeys:
         return f"{b64(header)}.{b64(claims)}.{self._chars(BASE64URL, spec.signature_length, True)}"
 
     def _from_rule(self, rule: Rule, mixed: bool) -> str:
-        from keyguard.detect.filters import is_placeholder, is_plausible_token
+        from keyguard.filter.shapes import is_placeholder, is_plausible_token
 
         assert rule.regex is not None
         tree = _secret_group(rule.regex)

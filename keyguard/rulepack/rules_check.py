@@ -14,7 +14,7 @@ import difflib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from keyguard.rulepack import Example, RulePack, RuleSet
+from keyguard.rulepack.load import Example, RulePack, RuleSet
 
 
 @dataclass
@@ -34,8 +34,8 @@ class ExampleResult:
 
 def check_examples(ruleset: RuleSet, packs: Sequence[RulePack]) -> list[ExampleResult]:
     """Run the examples of `packs` (members of `ruleset`) and collect each one's failures."""
-    from keyguard.fakes import FakeKeys, render
-    from keyguard.scan import Engine
+    from keyguard.pipeline.scan import Engine
+    from keyguard.rulepack.fakes import FakeKeys, render
 
     engine = Engine.build(ruleset, frozenset(ruleset.rules))
     results = []
@@ -53,7 +53,7 @@ def check_examples(ruleset: RuleSet, packs: Sequence[RulePack]) -> list[ExampleR
 
 def _check_one(result: ExampleResult, code: str, engine: object, ruleset: RuleSet) -> None:
     from keyguard.fix import plan_fixes
-    from keyguard.scan import scan_bytes
+    from keyguard.pipeline.scan import scan_bytes
 
     example = result.example
     data = code.encode("utf-8")

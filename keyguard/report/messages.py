@@ -2,16 +2,16 @@
 
 Messages never contain the secret: they are built from rule data and positions only. The
 place decides the action (clear a cell output, read the key from the environment, ...);
-keyguard.advice decides the rest from the rule's type and pack data.
+keyguard.report.advice decides the rest from the rule's type and pack data.
 """
 
 from __future__ import annotations
 
-from keyguard.advice import Facts
-from keyguard.advice import finding_message as _compose
 from keyguard.detect.tokens import Hit
-from keyguard.documents import Document, Segment, segment_line
-from keyguard.rulepack import Provider
+from keyguard.read.documents import Document, Segment, segment_line
+from keyguard.report.advice import Facts
+from keyguard.report.advice import finding_message as _compose
+from keyguard.rulepack.load import Provider
 
 
 def finding_message(hit: Hit, document: Document, segment: Segment, provider: Provider, env_var: str | None) -> str:

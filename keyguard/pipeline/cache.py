@@ -34,7 +34,7 @@ from keyguard.model import Confidence, Finding, Location, Secret, Severity
 
 if TYPE_CHECKING:
     from keyguard.config import Config
-    from keyguard.scan import FileResult
+    from keyguard.pipeline.scan import FileResult
 
 CACHE_VERSION = 1
 SHARDS = 64
@@ -231,7 +231,7 @@ class CacheView:
 
 
 def _decoded(data: bytes) -> str:
-    from keyguard.documents import decode
+    from keyguard.read.documents import decode
 
     return decode(data)[0]
 
@@ -262,7 +262,7 @@ def make_entry(digest: str, data: bytes, result: FileResult) -> Entry | None:
 
 def restore(path: str, data: bytes, entry: Entry) -> FileResult | None:
     """Rebuild the FileResult of a cache hit, or None when anything does not check out."""
-    from keyguard.scan import FileResult
+    from keyguard.pipeline.scan import FileResult
 
     try:
         if "s" in entry:

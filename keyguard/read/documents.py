@@ -1,6 +1,6 @@
 """Bytes -> documents made of text segments, each remembering where it came from.
 
-A Python file or a text file is one segment. A notebook (keyguard.notebook) is one segment per
+A Python file or a text file is one segment. A notebook (keyguard.read.notebook) is one segment per
 cell source and per text output. Detectors see segments; positions found in a segment are
 mapped back to the file with `Document.raw_position`.
 """
@@ -178,7 +178,7 @@ def read_document(path: str, data: bytes) -> Document:
     text, note = decode(data)
     kind = document_kind(path)
     if kind == "notebook":
-        from keyguard.notebook import read_notebook  # nbformat is imported only for notebooks
+        from keyguard.read.notebook import read_notebook  # nbformat is imported only for notebooks
 
         doc = read_notebook(path, text)
     else:

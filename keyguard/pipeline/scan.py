@@ -16,20 +16,20 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
-from keyguard.advice import behaviour, is_fixable
 from keyguard.config import Config
 from keyguard.config import is_excluded as _config_excluded
 from keyguard.detect.tokens import Hit, find_tokens
-from keyguard.discover import discover
-from keyguard.documents import Document, Segment, read_document, segment_line
 from keyguard.model import Finding, Location
-from keyguard.pyparse import file_scope
-from keyguard.rulepack import Rule, RuleSet, load_ruleset
+from keyguard.read.documents import Document, Segment, read_document, segment_line
+from keyguard.read.pyparse import file_scope
+from keyguard.report.advice import behaviour, is_fixable
+from keyguard.rulepack.load import Rule, RuleSet, load_ruleset
+from keyguard.sources.tree import discover
 
 if TYPE_CHECKING:
-    from keyguard.cache import CacheView, ScanCache
     from keyguard.detect.python import PythonDetector
-    from keyguard.progress import Progress
+    from keyguard.pipeline.cache import CacheView, ScanCache
+    from keyguard.pipeline.progress import Progress
 
 # Below this many files a scan stays in-process: starting workers costs more than it saves.
 POOL_MIN_FILES = 48
@@ -49,7 +49,7 @@ class FileResult:
     document: Document | None = None
     # Findings suppressed by inline comments or a cell tag, with the reason (--show-ignored).
     ignored: list[tuple[Finding, str]] = field(default_factory=list)
-    # A fresh result's entry for the findings cache (keyguard.cache); never holds a secret.
+    # A fresh result's entry for the findings cache (keyguard.pipeline.cache); never holds a secret.
     cache_entry: dict[str, Any] | None = None
 
 
@@ -350,14 +350,14 @@ def _without_key_shapes(text: str) -> str:
     """`text` (built from the scanned file: a variable name, a callee) with any key-shaped
     word redacted, so a message can never carry a secret found elsewhere on the line.
     Names made of words (PYTKET_REMOTE_IONQ_API_KEY, QiskitRuntimeService, run_2024.py) stay."""
-    from keyguard.redact import redact_keys
+    from keyguard.report.redact import redact_keys
 
     return redact_keys(text)
 
 
 def _to_finding(hit: Hit, document: Document, ruleset: RuleSet) -> Finding:
-    from keyguard.messages import finding_message  # small module; keeps this one about flow
     from keyguard.model import Secret
+    from keyguard.report.messages import finding_message  # small module; keeps this one about flow
 
     segment = document.segments[hit.segment]
     raw_line, raw_column = document.raw_position(segment, hit.line, hit.column, hit.value)
@@ -431,7 +431,9 @@ def scan_bytes(path: str, data: bytes, engine: Engine, keep_document: bool = Fal
     with file_scope():  # one parse per Python segment, shared by detection and ignores
         result.findings = scan_document(document, engine)
         if result.findings:
-            from keyguard.ignores import split_ignored  # inline `# keyguard: ignore`, cell tags
+            from keyguard.filter.ignores import (
+                split_ignored,  # inline `# keyguard: ignore`, cell tags
+            )
 
             result.findings, result.ignored = split_ignored(document, result.findings)
     result.notes = list(document.notes)
@@ -447,7 +449,7 @@ def scan_file(
     """Read and scan one file; unreadable, vanished, special and oversized files are skipped.
 
     With `cache`, a file whose bytes are unchanged since the cached scan is not scanned again
-    (keyguard.cache); a fresh result carries its new cache entry.
+    (keyguard.pipeline.cache); a fresh result carries its new cache entry.
 
     The file is opened without blocking and checked on the open descriptor, so a path that
     turns into a FIFO between discovery and reading cannot hang the scan.
@@ -522,9 +524,9 @@ def scan_paths(
     """Discover and scan `paths` with `config`. Errors are collected, never raised.
 
     force_exclude: apply `exclude` to paths named in `paths` too (see `discover`).
-    cache_dir: folder of the findings cache (keyguard.cache); None scans every file. Not
+    cache_dir: folder of the findings cache (keyguard.pipeline.cache); None scans every file. Not
     used with `keep_documents` (the fixer needs each file's document). progress: told of
-    each finished file (keyguard.progress), on a terminal only.
+    each finished file (keyguard.pipeline.progress), on a terminal only.
     """
     ruleset = load_ruleset(tuple(config.extend_rules))
     selected = ruleset.select(config.select, config.ignore)
@@ -568,7 +570,7 @@ def scan_paths(
         cache.save()
         result.notes.extend((str(cache.root), error) for error in cache.save_errors)
     if config.per_file_ignores:
-        from keyguard.ignores import apply_per_file_ignores
+        from keyguard.filter.ignores import apply_per_file_ignores
 
         result.findings, per_file = apply_per_file_ignores(result.findings, config)
         result.ignored.extend(per_file)
@@ -618,7 +620,7 @@ def scan_stdin(data: bytes, name: str, config: Config, *, force_exclude: bool = 
         file_result = FileResult(name, skipped="too deeply nested to analyse")
     _collect(result, [file_result])
     if config.per_file_ignores:
-        from keyguard.ignores import apply_per_file_ignores
+        from keyguard.filter.ignores import apply_per_file_ignores
 
         result.findings, per_file = apply_per_file_ignores(result.findings, config)
         result.ignored.extend(per_file)
@@ -634,7 +636,7 @@ def _open_cache(directory: str | os.PathLike[str], ruleset: RuleSet, selected: f
                 config: Config) -> ScanCache:
     from pathlib import Path
 
-    from keyguard.cache import ScanCache, ruleset_key
+    from keyguard.pipeline.cache import ScanCache, ruleset_key
 
     texts = []
     for pack in ruleset.packs:

@@ -19,7 +19,7 @@ SKIP_DIRS = frozenset({
     ".git", ".hg", ".svn", "__pycache__", ".mypy_cache", ".ruff_cache", ".pytest_cache",
     ".tox", ".nox", ".venv", "venv", "node_modules", ".ipynb_checkpoints", "site-packages",
 })
-# keyguard's own findings cache (keyguard.cache): skipped without a word in the summary.
+# keyguard's own findings cache (keyguard.pipeline.cache): skipped without a word in the summary.
 OWN_CACHE_DIR = ".keyguard_cache"
 # Extensions that are never text: skipped without reading.
 BINARY_SUFFIXES = frozenset({

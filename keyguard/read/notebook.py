@@ -27,7 +27,7 @@ from collections.abc import Callable
 from json.decoder import scanstring
 from typing import Any
 
-from keyguard.documents import Document, Lazy, Segment
+from keyguard.read.documents import Document, Lazy, Segment
 
 __all__ = ["PYTHON_CELL_MAGICS", "mask_ipython", "read_notebook"]
 
@@ -356,7 +356,7 @@ def _plain(path: str, text: str, why: str) -> Document:
 
 
 def _clip(value: object) -> str:
-    from keyguard.redact import redact_keys  # before clipping: a cut key is still a key
+    from keyguard.report.redact import redact_keys  # before clipping: a cut key is still a key
 
     shown = redact_keys(repr(value))
     return shown if len(shown) <= _MAX_NOTE_ITEM else shown[: _MAX_NOTE_ITEM - 3] + "..."

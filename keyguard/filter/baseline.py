@@ -73,12 +73,12 @@ class Baseline:
     def key(self, finding: Finding) -> tuple[str, str, str]:
         """(baseline-relative path, rule id, fingerprint) of a finding.
 
-        The path is stored as `keyguard.redact.safe_text` prints it: a folder or file named
+        The path is stored as `keyguard.report.redact.safe_text` prints it: a folder or file named
         after a key is redacted, control characters and undecodable bytes are escaped (the
         file is committed and shared). Lookups use the same form, so matching still works.
         """
-        from keyguard.redact import safe_text
         from keyguard.report._scrub import scrub, secret_map
+        from keyguard.report.redact import safe_text
 
         rel = _relative_to(finding.location.path, self.directory)
         rel = safe_text(scrub(rel, secret_map([finding])))  # as the reports print it

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from keyguard.advice import Facts, fix_line, help_texts, rotation_steps
-from keyguard.rulepack import Rule, RuleSet
+from keyguard.report.advice import Facts, fix_line, help_texts, rotation_steps
+from keyguard.rulepack.load import Rule, RuleSet
 
 
 def _facts(rule: Rule, ruleset: RuleSet) -> Facts:

@@ -5,7 +5,7 @@ detector runs a keyword-anchored rule only where its keyword occurs); compiling 
 regex at start-up cost ~0.8 ms per regex, the biggest item of a hook run once packs hold
 ~100 of them. Built-in packs are validated by the test suite (every rule's examples run),
 so their regexes are compiled lazily; packs from `extend-rules` are still compiled and
-validated when loaded (keyguard.rulepack).
+validated when loaded (keyguard.rulepack.load).
 """
 
 from __future__ import annotations

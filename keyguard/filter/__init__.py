@@ -1,0 +1,1 @@
+"""Deciding which candidate findings stand: value shapes (shapes), ignore comments (ignores), the baseline (baseline)."""

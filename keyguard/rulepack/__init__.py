@@ -1,0 +1,1 @@
+"""Rule packs: loading and validating them (load), fake keys from pack data (fakes), lazily compiled regexes (lazyregex), `keyguard rules check` (rules_check) and `keyguard rules` info (rules_info)."""

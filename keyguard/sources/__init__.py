@@ -1,0 +1,1 @@
+"""Where files come from: the working tree (tree) and git history (history)."""

@@ -1,0 +1,1 @@
+"""`keyguard scan --verify`: asking a provider whether a found key is live (http)."""
