@@ -291,6 +291,15 @@ def _parse_can_matter(hits: list[Hit], candidates: list[str], document: Document
     for value in dict.fromkeys(candidates):
         automaton.add_word(value, value)
     automaton.make_automaton()
+    searches = [regex.search for regex in regexes]  # resolved once, not per name
+    verdicts: dict[str, bool] = {}  # per identifier: a window holds three lines, seen thrice
+
+    def credential_named(name: str) -> bool:
+        verdict = verdicts.get(name)
+        if verdict is None:
+            verdict = verdicts[name] = any(search(name) for search in searches)
+        return verdict
+
     for segment in document.segments:
         if segment.python is None:
             continue
@@ -307,8 +316,7 @@ def _parse_can_matter(hits: list[Hit], candidates: list[str], document: Document
                 start = text.rfind("\n", 0, start) if start > 0 else -1
                 if start < 0:
                     break
-            names = _IDENTIFIER.findall(text, start + 1, at)
-            if any(regex.search(name) for regex in regexes for name in names):
+            if any(map(credential_named, _IDENTIFIER.findall(text, start + 1, at))):
                 return True
     return False
 
