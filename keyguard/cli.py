@@ -346,7 +346,7 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
         _history_fix_notice(findings, quiet)
     elif fix_ or diff:
         findings, fixed_files = _fix_or_diff(findings, config, write=fix_ and not diff,
-                                             show_secrets=show_secrets, quiet=quiet)
+                                             show_secrets=show_secrets, quiet=quiet, roots=paths)
         if diff:
             if result.errors:
                 ctx.exit(EXIT_ERROR)
@@ -418,7 +418,7 @@ def _speed_options(config: Config, quiet: bool, no_cache: bool,
 
 
 def _fix_or_diff(findings: list[Finding], config: Config, *, write: bool, show_secrets: bool,
-                 quiet: bool) -> tuple[list[Finding], bool]:
+                 quiet: bool, roots: Sequence[str] = (".",)) -> tuple[list[Finding], bool]:
     """--fix / --diff: the findings still in the code, and whether a file changed (or would).
 
     --diff prints the unified diff on stdout; the fix summary (revoke where, which variables
@@ -428,7 +428,8 @@ def _fix_or_diff(findings: list[Finding], config: Config, *, write: bool, show_s
     from keyguard.rulepack import load_ruleset
 
     ruleset = load_ruleset(tuple(config.extend_rules))
-    run = fix_findings(findings, write=write, ruleset=ruleset, show_secrets=show_secrets)
+    run = fix_findings(findings, write=write, ruleset=ruleset, show_secrets=show_secrets,
+                       roots=list(roots))
     if not write:
         click.echo(run.diff, nl=False)
     for error in run.errors:

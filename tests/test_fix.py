@@ -128,8 +128,9 @@ def test_keyword_positional_and_import_added(keys):
     k = keys.ionq_key()
     text = f'import cirq_ionq\nservice = cirq_ionq.Service("https://api.ionq.co", "{k}")\n'
     plan = plan_text("a.py", text, [(k, "KG101")])
+    # `import os` opens the standard-library section, before the third-party imports (isort).
     assert plan.new.decode() == (
-        'import cirq_ionq\nimport os\nservice = cirq_ionq.Service("https://api.ionq.co", os.environ["IONQ_API_KEY"])\n'
+        'import os\n\nimport cirq_ionq\nservice = cirq_ionq.Service("https://api.ionq.co", os.environ["IONQ_API_KEY"])\n'
     )
     assert plan.env_vars == {"IONQ_API_KEY": "ionq"}
     assert [f.rule_id for f in plan.fixed] == ["KG101"]
@@ -155,7 +156,7 @@ def test_from_os_import_is_not_mistaken_for_the_module(keys):
     k = keys.ionq_key()
     text = f'from os import path\nfrom qiskit_ionq import IonQProvider\np = IonQProvider("{k}")\n'
     out = plan_text("a.py", text, [(k, "KG101")]).new.decode()
-    assert "\nimport os\n" in out and 'IonQProvider(os.environ["IONQ_API_KEY"])' in out
+    assert out.startswith("import os\nfrom os import path\n") and 'IonQProvider(os.environ["IONQ_API_KEY"])' in out
 
 
 def test_constant_rewritten_once_use_site_finding_counts_as_fixed(keys):
@@ -201,7 +202,7 @@ def test_implicit_concatenation_with_whole_part(keys):
     k = keys.ionq_key()
     text = f'h = "apiKey " "{k}"\n'
     out = plan_text("a.py", text, [(k, "KG101")]).new.decode()
-    assert out == 'import os\nh = "apiKey " f"{os.environ[\'IONQ_API_KEY\']}"\n'
+    assert out == 'import os\n\nh = "apiKey " f"{os.environ[\'IONQ_API_KEY\']}"\n'
 
 
 def test_env_writes_removed_comments_kept(keys):
@@ -296,11 +297,12 @@ def test_syntax_error_leaves_file_untouched(tmp_path, keys):
 # byte preservation
 
 
-def _expected(text: str, k: str, import_after: str | None, replacement: str = 'os.environ["IONQ_API_KEY"]',
+def _expected(text: str, k: str, import_before: str | None, replacement: str = 'os.environ["IONQ_API_KEY"]',
               newline: str = "\n") -> str:
+    # `import os` opens the standard-library section above the third-party import.
     out = text.replace(f'"{k}"', replacement)
-    if import_after is not None:
-        out = out.replace(import_after, import_after + "import os" + newline, 1)
+    if import_before is not None:
+        out = out.replace(import_before, "import os" + newline + newline + import_before, 1)
     return out
 
 
@@ -342,7 +344,7 @@ def test_docstring_and_future_imports_come_first(keys):
     k = keys.ionq_key()
     text = f'"""Mod."""\nfrom __future__ import annotations\n\nx = ("{k}")\n'
     out = plan_text("a.py", text, [(k, "KG101")]).new.decode()
-    assert out == '"""Mod."""\nfrom __future__ import annotations\nimport os\n\nx = (os.environ["IONQ_API_KEY"])\n'
+    assert out == '"""Mod."""\nfrom __future__ import annotations\n\nimport os\n\nx = (os.environ["IONQ_API_KEY"])\n'
 
 
 def test_second_fix_is_a_no_op(keys):

@@ -1,8 +1,8 @@
 """`keyguard scan --fix / --diff`: rewrite leaked credential literals into environment reads.
 
-The fixer is a libcst codemod over Python files and notebook code cells. For each finding of a
-secret rule it locates the string literal holding the secret (by position, PositionProvider)
-and rewrites only that expression:
+For each finding of a secret rule the fixer locates the string literal holding the secret
+with the stdlib `ast` (keyguard.fix.pytree says why not a whole-file libcst round trip) and
+replaces that literal's span of the original text, nothing else:
 
   token="<44>"                      -> token=os.environ["QISKIT_IBM_TOKEN"]
   IonQProvider("<32>")              -> IonQProvider(os.environ["IONQ_API_KEY"])
@@ -21,32 +21,35 @@ the SDK reads its own environment variable or saved account, or raises its own c
 Module constants and class attributes keep `os.environ["X"]`: they already ran at import, and a
 KeyError naming the variable is the clearest failure there.
 
-`import os` is added only when needed, with libcst's AddImportsVisitor (after the docstring and
-`__future__` imports, after the top import block; the blank line libcst would add after it is
-suppressed so no other byte moves). An existing `import os` / `import os as X` binding is reused
-when nothing else in the module binds that name; when `os` is bound to something else anywhere,
+`import os` is added only when needed, as one line in the standard-library import section where
+isort/ruff put it (keyguard.fix.imports). An existing `import os` / `import os as X` is reused
+only when it is a module-level statement before the first rewritten literal and nothing else
+binds that name (keyguard.fix.os_binding); when `os` is bound to something else anywhere,
 `import os as _os` is added instead, because rebinding the user's `os` would change their code.
 
 Everything else is left to the user with a precise instruction (`Unfixable`): comments,
 docstrings, Markdown, config and text files, keys split over several string parts, keys partly
-inside an f-string expression, files with a syntax error (left untouched).
+inside an f-string expression, files with a syntax error or nested deeper than CPython's parser
+accepts (left untouched; every finding still reported).
 
 Notebooks: code cells go through the same codemod with IPython magic and shell lines masked by
 unique placeholders that are put back byte for byte afterwards; `%env NAME=<key>` (and
 `%set_env`, `!export NAME=<key>`) lines become a comment telling the user to set NAME outside the
-notebook; outputs that contain a reported secret are removed; the notebook is written back with
-nbformat (same nbformat version, metadata and cell ids).
+notebook; outputs that contain a reported secret are removed. The notebook's JSON text is
+edited in place (keyguard.fix.nbjson): only those cells' `source` and `outputs` change.
 
-Writes are atomic (temporary file in the same directory, then os.replace), keep the file mode,
-and refuse to overwrite a file whose bytes changed since `plan_fixes` read it.
+Writes (keyguard.fix.disk) are atomic, only of files a fix changed, inside the scanned paths,
+keep the file mode, and refuse to overwrite a file whose bytes changed since `plan_fixes` read
+it. Diffs and summaries redact keys and key-shaped words (keyguard.fix.redaction); the summary
+asks git whether a commit holds a fixed key (keyguard.fix.history).
 
-libcst and nbformat are imported inside functions: scanning never pays for them. The modules
-that import libcst at their top (codemod, locate, os_binding, rewriter) are themselves imported
-only inside the planners' functions; importing keyguard.fix imports neither.
+libcst is imported only to rewrite a key inside an existing f-string (keyguard.fix.fstrings);
+importing keyguard.fix imports neither libcst nor nbformat.
 
-Modules: plan (plan_fixes, routing by kind), python_file, notebook (+ magics, cell_outputs),
-codemod (+ locate, literals, os_binding, rewriter), env_names, instructions, records,
-diff, disk (read, atomic write), run (fix_findings), summary.
+Modules: plan (plan_fixes, routing by kind), python_file, notebook (+ nbjson, magics,
+cell_outputs), codemod (+ pytree, imports, literals, fstrings, os_binding), env_names,
+instructions, records, diff, redaction, history, disk (read, atomic write), run
+(fix_findings), summary.
 """
 
 from keyguard.fix.diff import unified_diff

@@ -12,26 +12,21 @@ from keyguard.rulepack import RuleSet
 
 
 def clear_outputs(
-    plan: FixPlan, nb: Any, findings: list[Finding], outputs: list[Finding], rules: RuleSet
-) -> bool:
-    """Drop outputs holding any of `findings`' keys; settle the `outputs` findings. True if any went."""
+    plan: FixPlan, cells: list[dict[str, Any]], findings: list[Finding], outputs: list[Finding],
+    rules: RuleSet,
+) -> set[tuple[int, int]]:
+    """The (cell, output index) pairs of outputs holding any of `findings`' keys, to remove;
+    settles the `outputs` findings (fixed when their output goes)."""
     all_values = {f.secret.reveal() for f in findings}
-    changed = False
     cleared: set[tuple[int, int]] = set()
-    for index, cell in enumerate(nb.cells):
+    for index, cell in enumerate(cells):
         outs = cell.get("outputs")
-        if not outs:
+        if not isinstance(outs, list) or not outs:
             continue
-        keep = []
         for oi, out in enumerate(outs):
             blob = json.dumps(out, ensure_ascii=False)
             if any(v in blob for v in all_values):
                 cleared.add((index, oi))
-            else:
-                keep.append(out)
-        if len(keep) != len(outs):
-            cell.outputs = keep
-            changed = True
     # Identifier/notice findings that sat in a cleared output are gone too.
     for u in [u for u in plan.unfixable if u.reason == "not-a-secret"]:
         loc = u.finding.location
@@ -48,4 +43,4 @@ def clear_outputs(
             plan.unfixable.append(Unfixable(
                 f, f"output of cell {(loc.cell or 0) + 1}: clear the cell's outputs by hand; "
                    f"{revoke_text(f, rules)}", "metadata"))
-    return changed
+    return cleared

@@ -18,6 +18,7 @@ class EnvNamer:
         self._rules = rules
         self._by_secret: dict[str, str] = {}
         self._owner: dict[str, str] = {}
+        self._next: dict[str, int] = {}  # base -> next suffix to try (keeps naming linear)
         self.used: dict[str, str] = {}
 
     def base(self, f: Finding) -> str:
@@ -49,11 +50,13 @@ class EnvNamer:
         if value in self._by_secret:
             return self._by_secret[value]
         base = self.base(f)
-        name, n = base, 1
-        while self._owner.get(name, value) != value:
+        if self._owner.get(base, value) == value:
+            return self._bind(base, value)
+        n = self._next.get(base, 2)
+        while self._owner.get(f"{base}_{n}", value) != value:
             n += 1
-            name = f"{base}_{n}"
-        return self._bind(name, value)
+        self._next[base] = n + 1
+        return self._bind(f"{base}_{n}", value)
 
     def use(self, name: str, f: Finding) -> None:
         self.used[name] = f.provider

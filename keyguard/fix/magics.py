@@ -1,4 +1,4 @@
-"""IPython magics in notebook code cells: masked by placeholders so libcst can parse the cell,
+"""IPython magics in notebook code cells: masked by placeholders so `ast` can parse the cell,
 put back byte for byte afterwards; `%env NAME=value` lines recognised."""
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class Masked:
 
 
 def mask_cell(source: str, nonce: str) -> Masked | None:
-    """Mask IPython magics so libcst parses the cell; None for a non-Python cell magic."""
+    """Mask IPython magics so `ast` parses the cell; None for a non-Python cell magic."""
     lines = source.splitlines(keepends=True)
     out: list[str] = []
     originals: dict[str, str] = {}

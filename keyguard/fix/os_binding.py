@@ -1,88 +1,66 @@
-"""How rewritten code spells the os module without shadowing any binding of the user's code.
+"""How rewritten code spells the os module, so that the name is bound before it is used.
 
-An existing module-level `import os` / `import os as X` is reused when nothing else binds that
-name; when `os` is bound to something else anywhere, `import os as _os` is added instead,
-because rebinding the user's `os` would change their code.
-
-Imports libcst at module level: import this module only inside functions (see keyguard.fix).
+An existing `import os` / `import os as X` is reused only when it is a statement of the
+module itself (not inside an `if`, `try`, `with`, function or class: those may not run, or bind
+a local), it comes before the first rewritten literal, and nothing anywhere binds that name to
+anything else. Otherwise an `import os` is added to the module's import block; when `os` is
+bound to something else anywhere, `import os as _os` is added instead, because rebinding the
+user's `os` would change their code. A function-local `import os` is harmless (it binds the
+same module) but never reused.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import libcst as cst
-import libcst.matchers as m
-from libcst.metadata import MetadataWrapper, ScopeProvider
-from libcst.metadata.scope_provider import GlobalScope, ImportAssignment
+from keyguard.fix.pytree import Walk
 
 
 @dataclass
 class OsAccess:
-    """How rewritten code reaches the os module: `name.environ[...]`."""
+    """How rewritten code reaches the os module: `name.environ[...]`.
+
+    needs_import: an import binding `name` must be added. asname: the alias to import as
+    (None for a plain `import os`). names: every name known to refer to the os module.
+    """
 
     name: str
     needs_import: bool
     asname: str | None
+    names: frozenset[str] = frozenset({"os"})
 
 
-def os_access(modules: Sequence[cst.Module]) -> OsAccess:
-    """Pick how to spell `os` across `modules` (one namespace, e.g. a notebook's cells)."""
-    bound_other: set[str] = set()  # names bound to anything but an `import os`
-    os_imports: set[str] = set()  # names bound by a module-level `import os[ as X]`
-    identifiers: set[str] = set()
-    for module in modules:
-        wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-        scopes = {s for s in wrapper.resolve(ScopeProvider).values() if s is not None}
-        for scope in scopes:
-            for assignment in scope.assignments:
-                name = assignment.name
-                identifiers.add(name.split(".")[0])
-                if (
-                    isinstance(scope, GlobalScope)
-                    and isinstance(assignment, ImportAssignment)
-                    and isinstance(assignment.node, cst.Import)
-                    and _imports_os_as(assignment.node, name)
-                ):
-                    if "." not in name:
-                        os_imports.add(name)
-                else:
-                    bound_other.add(name.split(".")[0])
-        for node in m.findall(module, m.Name()):
-            identifiers.add(node.value)
-    usable = sorted(os_imports - bound_other)
-    if "os" in usable:
-        return OsAccess("os", False, None)
-    if usable:
-        return OsAccess(usable[0], False, None)
+def os_access(walks: Sequence[Walk], texts: Sequence[str], first_use: int | None,
+              *, own: Walk | None = None) -> OsAccess:
+    """Pick how to spell `os` across modules sharing one namespace (a notebook's cells).
+
+    `first_use`: offset of the first literal to rewrite in `own` (the module being fixed; by
+    default the only one). Only `own`'s module-level imports before it are reused.
+    """
+    own = own if own is not None else (walks[0] if walks else None)
+    bound_other: set[str] = set()
+    os_names: set[str] = set()
+    for w in walks:
+        bound_other |= w.bound_other
+        os_names |= {name for name, _, _ in w.os_imports}
+    os_names -= bound_other
+    reusable = sorted({
+        name for name, offset, top in (own.os_imports if own is not None else [])
+        if top and name not in bound_other and (first_use is None or offset < first_use)
+    })
+    names = frozenset(os_names | ({"os"} if "os" not in bound_other else set()))
+    if "os" in reusable:
+        return OsAccess("os", False, None, names)
+    if reusable:
+        return OsAccess(reusable[0], False, None, names)
     if "os" not in bound_other:
-        return OsAccess("os", True, None)
+        return OsAccess("os", True, None, names)
     alias, n = "_os", 1
-    while alias in identifiers:
+    taken = re.compile(r"\b_os\d*\b")
+    used = {m.group(0) for t in texts for m in taken.finditer(t)}
+    while alias in used:
         n += 1
         alias = f"_os{n}"
-    return OsAccess(alias, True, alias)
-
-
-def binds_os(module: cst.Module, name: str) -> bool:
-    """True if this module (cell) itself imports os under `name` at top level."""
-    for stmt in module.body:
-        if m.matches(stmt, m.SimpleStatementLine(body=[m.Import()])):
-            for small in stmt.body:
-                if isinstance(small, cst.Import) and _imports_os_as(small, name):
-                    return True
-    return False
-
-
-def _imports_os_as(node: cst.Import, name: str) -> bool:
-    for alias in node.names:
-        dotted = cst.helpers.get_full_name_for_node(alias.name) or ""
-        if alias.asname is not None:
-            asname = alias.asname.name
-            if isinstance(asname, cst.Name) and asname.value == name and dotted == "os":
-                return True
-        elif dotted.split(".")[0] == "os" and name in (dotted, "os"):
-            # `import os` and `import os.path` both bind the os module to `os`.
-            return True
-    return False
+    return OsAccess(alias, True, alias, names | {alias})

@@ -22,10 +22,9 @@ def plan_python(
     rules: RuleSet,
 ) -> None:
     """Fill `plan` for a Python source file whose bytes as read are `raw`."""
-    import libcst as cst  # here, not at the top: scanning never pays for libcst
-
-    from keyguard.fix.codemod import fix_module
+    from keyguard.fix.codemod import fix_module, prepare
     from keyguard.fix.os_binding import os_access
+    from keyguard.fix.pytree import NotParsed, parse
 
     try:
         text, encoding = _decode_python(raw)
@@ -46,25 +45,34 @@ def plan_python(
         )
         return
     try:
-        module = cst.parse_module(text)
-    except cst.ParserSyntaxError as exc:
-        unfix(
-            plan, findings,
-            f"{document.path} has a syntax error at line {exc.raw_line}, column {exc.raw_column + 1}; "
-            "the file was left untouched: fix the syntax error and run `keyguard scan --fix` "
-            "again, or replace the key by hand with an os.environ[...] read",
-            "syntax-error",
-        )
+        tree = parse(text)
+    except NotParsed as exc:
+        if exc.line is not None:
+            unfix(
+                plan, findings,
+                f"the file has a {exc.reason}; it was left untouched: fix the syntax "
+                "error and run `keyguard scan --fix` again, or replace the key by hand with an "
+                "os.environ[...] read",
+                "syntax-error",
+            )
+        else:
+            unfix(
+                plan, findings,
+                f"not fixable: {exc.reason}; the file was left untouched (every finding is "
+                "still reported): replace the key by hand with an os.environ[...] read",
+                "too-deep",
+            )
         return
-    access = os_access([module])
-    result = fix_module(module, findings, namer, access, add_import=access.needs_import, rules=rules)
+    prep = prepare(text, tree, findings)
+    access = os_access([prep.walk], [text], prep.first_use)
+    result = fix_module(prep, findings, namer, access, add_import=access.needs_import, rules=rules)
     plan.fixed.extend(result.fixed)
     plan.unfixable.extend(result.unfixable)
     if result.code != text:
         # The output must still be Python before anything is written.
         try:
             compile(result.code, document.path, "exec", flags=ast.PyCF_ONLY_AST, dont_inherit=True)
-        except SyntaxError:  # pragma: no cover - a bug in the codemod, never written
+        except (SyntaxError, ValueError, RecursionError, MemoryError):  # a codemod bug: never written
             plan.fixed.clear()
             plan.unfixable[:] = [u for u in plan.unfixable if u.finding not in findings]
             unfix(plan, findings, "internal error: the rewrite did not parse; left untouched (please report)", "syntax-error")

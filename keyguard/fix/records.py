@@ -14,7 +14,7 @@ class Unfixable(NamedTuple):
 
     `reason` is a short machine-friendly category: comment, docstring, markdown, dotenv,
     config-file, ci-config, saved-account-file, shell, text-file, split-string,
-    partial-fstring, escaped, bytes, syntax-error, not-a-literal, magic, metadata,
+    partial-fstring, escaped, bytes, syntax-error, too-deep, not-a-literal, magic, metadata,
     not-a-secret, not-fixable, changed, undecodable, old-format.
     """
 

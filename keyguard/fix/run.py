@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from keyguard.fix.diff import unified_diff
-from keyguard.fix.disk import FileChangedError, apply
+from keyguard.fix.disk import FileChangedError, apply, inside
 from keyguard.fix.plan import plan_fixes
 from keyguard.fix.records import FixRun
 from keyguard.model import Finding
@@ -19,11 +19,14 @@ def fix_findings(
     write: bool,
     ruleset: RuleSet | None = None,
     show_secrets: bool = False,
+    roots: Sequence[str] | None = None,
 ) -> FixRun:
     """Plan (and with `write`, apply) the fixes for scanner findings, file by file.
 
     Each file is read again and re-decoded; a file that changed since it was read is never
-    overwritten (its findings stay in `remaining`, with an error).
+    overwritten (its findings stay in `remaining`, with an error). `roots` are the paths that
+    were scanned (the CLI passes them; None: no limit): a file whose real path is outside them
+    (a symlink out of the tree) is neither diffed nor written.
     """
     from keyguard.documents import read_document
 
@@ -33,8 +36,14 @@ def fix_findings(
         by_path.setdefault(f.location.path, []).append(f)
     run = FixRun()
     diffs: list[str] = []
+    allowed = list(roots) if roots is not None else None
     for path in sorted(by_path):
         items = by_path[path]
+        if allowed is not None and not inside(path, allowed):
+            run.errors.append(f"{path}: a symlink to a file outside the scanned paths; not fixed "
+                              "(fix the key where the file really lives, or scan that path)")
+            run.remaining.extend(items)
+            continue
         try:
             data = Path(path).read_bytes()
         except OSError as exc:
@@ -46,7 +55,7 @@ def fix_findings(
         if plan.changed:
             if write:
                 try:
-                    apply(plan)
+                    apply(plan, allowed)
                 except (FileChangedError, OSError) as exc:
                     run.errors.append(str(exc) if isinstance(exc, FileChangedError)
                                       else f"{path}: cannot write ({_why(exc)})")
@@ -61,6 +70,11 @@ def fix_findings(
         run.remaining.extend(u.finding for u in plan.unfixable)
     run.remaining.sort(key=Finding.sort_key)
     run.diff = "".join(diffs)
+    if not show_secrets:
+        from keyguard.fix.redaction import Scrubber
+
+        scrub = Scrubber({f.secret.reveal() for items in by_path.values() for f in items})
+        run.errors = [scrub(e) for e in run.errors]
     return run
 
 
