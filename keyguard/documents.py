@@ -8,6 +8,7 @@ mapped back to the file with `Document.raw_position`.
 from __future__ import annotations
 
 import codecs
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import PurePath
@@ -162,6 +163,16 @@ def document_kind(path: str) -> str:
     return "text"
 
 
+_LONE_CR = re.compile(r"\r(?!\n)")
+
+
+def _lone_cr_as_newline(text: str) -> str:
+    """`text` with each lone `\r` (old Mac line end) read as `\n`: the same length, so every
+    offset and column stays valid, while the token detector (which counts `\n`) and `ast`
+    (which counts `\r` too) agree on line numbers and report a key once, at its line."""
+    return _LONE_CR.sub("\n", text) if "\r" in text else text
+
+
 def read_document(path: str, data: bytes) -> Document:
     """Build the Document for `path` from its bytes. Never raises for bad content."""
     text, note = decode(data)
@@ -170,10 +181,10 @@ def read_document(path: str, data: bytes) -> Document:
         from keyguard.notebook import read_notebook  # nbformat is imported only for notebooks
 
         doc = read_notebook(path, text)
-    elif kind == "python":
-        doc = Document(path, "python", text, [Segment(text=text, python=text)])
     else:
-        doc = Document(path, "text", text, [Segment(text=text)])
+        lines = _lone_cr_as_newline(text)
+        segment = Segment(text=lines, python=lines) if kind == "python" else Segment(text=lines)
+        doc = Document(path, kind, text, [segment])
     if note:
         doc.notes.append(note)
     return doc

@@ -171,3 +171,15 @@ def test_cli_exit_code_on_a_long_hamiltonian_with_a_key(tmp_path: Path, terms: i
     (tmp_path / "h.py").write_text(IMPORT + hamiltonian(terms) + f'QiskitRuntimeService(token="{key}")\n')
     result = CliRunner().invoke(cli, ["scan", "-j", "1", str(tmp_path / "h.py")])
     assert result.exit_code == 1 and "KG201" in result.stdout and "too deeply" not in result.stderr
+
+
+def test_a_cr_only_file_reports_each_key_once_at_its_line() -> None:
+    """Old Mac line ends: `ast` counts `\\r` as a line end, so the token detector must too."""
+    from keyguard.scan import _engine, scan_bytes
+
+    ruleset = load_ruleset(())
+    key = FakeKeys("cr-once").ionq_key()
+    code = f'import cirq_ionq\r\r\x0c\r# section\rservice = cirq_ionq.Service(api_key="{key}")\rprint(1)\r'
+    for name in ("cr.py", "cr.txt"):
+        result = scan_bytes(name, code.encode(), _engine((), ruleset.select(None, ())))
+        assert [(f.rule_id, f.location.line) for f in result.findings] == [("KG101", 5)], name

@@ -190,3 +190,16 @@ def test_tracked_ipynb_checkpoints_are_scanned(tmp_path: Path, monkeypatch: pyte
     assert [(f.rule_id, f.location.path) for f in tracked.findings] == [
         ("KG201", ".ipynb_checkpoints/lab-checkpoint.ipynb")
     ]
+
+
+# --------------------------------------------------------------------------------------------
+# encoded data is not context (a widget id next to a notebook's PNG, real qiskit-textbook shape)
+
+
+def test_a_keyword_inside_base64_data_is_not_provider_context() -> None:
+    token = FakeKeys("blob").aqt_token()
+    blob = "iVBORw0KGgoAAAANSUhEUg" + "A" * 60 + "+AqTnw6la2h0qtc5lg7negmycmiqrrc" + "B" * 60
+    text = f'{{\n "{token}": {{\n  "buffers": [\n   {{"data": "{blob}"}}\n  ]\n }}\n}}\n'
+    assert rules("widgets.json", text) == []
+    # The same id with a real provider word nearby is still reported.
+    assert rules("widgets.json", text.replace('"buffers"', '"aqt_token"')) == [("KG461", 2)]

@@ -241,12 +241,33 @@ def has_keyword(
         if not keyword[0].isalpha() and not exclude:
             return True
         while pos >= 0:
-            if (pos == 0 or not text[pos - 1].isalpha() or not keyword[0].isalpha()) and not any(
-                text.startswith(phrase, pos) for phrase in exclude
+            if (
+                (pos == 0 or not text[pos - 1].isalpha() or not keyword[0].isalpha())
+                and not any(text.startswith(phrase, pos) for phrase in exclude)
+                and not _in_blob(text, pos, len(keyword))
             ):
                 return True
             pos = text.find(keyword, pos + 1, end)
     return False
+
+
+_BLOB_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/=")
+# A run of base64 characters this long around a keyword is encoded data (a notebook's PNG, a
+# font), not a word: "+aqt" inside an image must not give a nearby hex id provider context.
+_BLOB_RUN = 100
+
+
+def _in_blob(text: str, pos: int, length: int) -> bool:
+    """Whether text[pos:pos + length] sits in a run of >= _BLOB_RUN base64 characters.
+    Looks at most _BLOB_RUN characters each way, so the cost per occurrence is bounded."""
+    left = pos
+    while left > 0 and pos - left < _BLOB_RUN and text[left - 1] in _BLOB_CHARS:
+        left -= 1
+    right = pos + length
+    stop = min(len(text), right + _BLOB_RUN)
+    while right < stop and text[right] in _BLOB_CHARS:
+        right += 1
+    return right - left >= _BLOB_RUN
 
 
 _KEYWORD_CACHE: dict[str, tuple[str, ...]] = {}
