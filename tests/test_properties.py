@@ -393,3 +393,10 @@ def test_strategies_make_realistic_keys(kind: str) -> None:
         assert match is not None and match.group("secret") == value
 
     check()
+
+
+def test_a_long_key_right_after_its_assignment_keyword_keeps_its_context():
+    # `QE_TOKEN=` + 128 hex is one base64-character run when "=" counts as base64: the
+    # keyword read as encoded data and the legacy token was lost (found by the property above).
+    value = "".join(_body(random.Random(7), HEX, 128))
+    assert [f.rule_id for f in scan(".env", f"QE_TOKEN={value}\n")] == ["KG301"]

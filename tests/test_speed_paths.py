@@ -81,3 +81,49 @@ def test_builtin_regexes_compile_on_first_use_and_user_packs_at_load(tmp_path):
                     .replace("(?P<secret>", "(?P<secret>(", 1), encoding="utf-8")
     with pytest.raises(RulePackError, match="invalid regex"):
         load_ruleset((str(pack),))
+
+
+WORDS = st.lists(st.text(alphabet="abS_", min_size=1, max_size=4), min_size=1, max_size=6)
+
+
+@settings(max_examples=200)
+@given(WORDS, st.text(alphabet="abS_ x", max_size=80))
+def test_trie_pass_finds_exactly_the_words_in_the_text(words, text):
+    from keyguard.scan import keyword_trie, present_words
+
+    found = present_words(re.compile(keyword_trie(words)), text)
+    # Each found word's prefixes among the words: what the gates do with the result.
+    present = {w for w in words for f in found if f.startswith(w)}
+    assert present == {w for w in words if w in text}
+
+
+def _old_parse_can_matter(candidates, text, regexes):
+    """The quadratic reference: a `find` from the start per candidate."""
+    identifier = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+    for value in candidates:
+        at = text.find(value)
+        while at >= 0:
+            start = at
+            for _ in range(3):
+                start = text.rfind("\n", 0, start) if start > 0 else -1
+                if start < 0:
+                    break
+            if any(r.search(n) for r in regexes for n in identifier.findall(text, start + 1, at)):
+                return True
+            at = text.find(value, at + len(value))
+    return False
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(alphabet="aX9", min_size=1, max_size=4), min_size=1, max_size=5),
+       st.text(alphabet="aX9 =\ntok_", max_size=120))
+def test_one_pass_candidate_search_agrees_with_find_per_candidate(candidates, text):
+    from types import SimpleNamespace
+
+    from keyguard.documents import Document, Segment
+    from keyguard.scan import _parse_can_matter
+
+    regexes = [re.compile("tok")]
+    document = Document("m.py", "python", text, [Segment(text, python=text)])
+    engine = SimpleNamespace(assignment_regexes=regexes)  # the one Engine field it reads
+    assert _parse_can_matter([], candidates, document, engine) == _old_parse_can_matter(candidates, text, regexes)

@@ -172,7 +172,7 @@ class PythonDetector:
             self.gates_by_name.setdefault(name, []).append((root, distinct, pattern))
         from keyguard.pipeline.scan import keyword_trie
 
-        self._names_pattern = re.compile("(?=(" + keyword_trie(self.gates_by_name) + "))")
+        self._names_pattern = re.compile(keyword_trie(self.gates_by_name))
         self._name_prefixes = {
             name: [other for other in self.gates_by_name if name.startswith(other)] for name in self.gates_by_name
         }
@@ -193,9 +193,12 @@ class PythonDetector:
         text = texts[0] if len(texts) == 1 else "\n".join(texts)
         # One pass of a trie over every call-site name finds the names present (one `in` per
         # anchor cost a pass each: 50 providers' anchors doubled the gate's time).
-        # A lookahead at every position, and each found name's gate-name prefixes: the names
-        # present are exactly those `name in text` would find (`Service` in `...RuntimeService`).
-        found = dict.fromkeys(m.group(1) for m in self._names_pattern.finditer(text))
+        # The longest name at each position where one starts, and each found name's gate-name
+        # prefixes: the names present are exactly those `name in text` would find (`Service`
+        # in `...RuntimeService`).
+        from keyguard.scan import present_words  # scan imports this module
+
+        found = present_words(self._names_pattern, text)
         for name in dict.fromkeys(p for f in found for p in self._name_prefixes[f]):
             for root, distinct, pattern in self.gates_by_name[name]:
                 if (

@@ -251,7 +251,9 @@ def has_keyword(
     return False
 
 
-_BLOB_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/=")
+# Without "=": padding only ends base64 data, and `QE_TOKEN=<128 hex>` is a keyword, an
+# operator and a key, not one blob.
+_BLOB_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+/")
 # A run of base64 characters this long around a keyword is encoded data (a notebook's PNG, a
 # font), not a word: "+aqt" inside an image must not give a nearby hex id provider context.
 _BLOB_RUN = 100
