@@ -89,7 +89,7 @@ WORDS = st.lists(st.text(alphabet="abS_", min_size=1, max_size=4), min_size=1, m
 @settings(max_examples=200)
 @given(WORDS, st.text(alphabet="abS_ x", max_size=80))
 def test_trie_pass_finds_exactly_the_words_in_the_text(words, text):
-    from keyguard.scan import keyword_trie, present_words
+    from keyguard.pipeline.scan import keyword_trie, present_words
 
     found = present_words(re.compile(keyword_trie(words)), text)
     # Each found word's prefixes among the words: what the gates do with the result.
@@ -120,8 +120,8 @@ def _old_parse_can_matter(candidates, text, regexes):
 def test_one_pass_candidate_search_agrees_with_find_per_candidate(candidates, text):
     from types import SimpleNamespace
 
-    from keyguard.documents import Document, Segment
-    from keyguard.scan import _parse_can_matter
+    from keyguard.pipeline.scan import _parse_can_matter
+    from keyguard.read.documents import Document, Segment
 
     regexes = [re.compile("tok")]
     document = Document("m.py", "python", text, [Segment(text, python=text)])

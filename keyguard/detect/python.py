@@ -196,7 +196,7 @@ class PythonDetector:
         # The longest name at each position where one starts, and each found name's gate-name
         # prefixes: the names present are exactly those `name in text` would find (`Service`
         # in `...RuntimeService`).
-        from keyguard.scan import present_words  # scan imports this module
+        from keyguard.pipeline.scan import present_words  # scan imports this module
 
         found = present_words(self._names_pattern, text)
         for name in dict.fromkeys(p for f in found for p in self._name_prefixes[f]):
