@@ -127,3 +127,29 @@ def test_one_pass_candidate_search_agrees_with_find_per_candidate(candidates, te
     document = Document("m.py", "python", text, [Segment(text, python=text)])
     engine = SimpleNamespace(assignment_regexes=regexes)  # the one Engine field it reads
     assert _parse_can_matter([], candidates, document, engine) == _old_parse_can_matter(candidates, text, regexes)
+
+
+# The literal-prefix search of anchored rules gives exactly finditer's matches.
+_PREFIXED = [r for r in load_ruleset(()).rules.values() if r.regex is not None and r.keywords]
+_PIECES = st.sampled_from(["eyJ", "eyJhbGciOiJIUzI1NiJ9", ".", "-", "_", "qbr_", "crn:v1:", "a", "Z9",
+                           "_T_", "x" * 12, " ", "\n", "AKIA", "=="])
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_PIECES, max_size=40), st.sampled_from(_PREFIXED))
+def test_literal_prefix_search_equals_finditer(pieces: list[str], rule) -> None:
+    from keyguard.detect.tokens import _find_all
+
+    text = "".join(pieces)
+    regex = rule.regex
+    expected = [(m.start(), m.end()) for m in regex.finditer(text)]
+    assert [(m.start(), m.end()) for m in _find_all(regex, text)] == expected
+
+
+def test_the_jwt_rules_have_a_literal_prefix_and_flagged_ones_do_not() -> None:
+    from keyguard.detect.tokens import _literal_prefix
+
+    assert _literal_prefix("(?<![A-Za-z0-9_-])(?P<secret>eyJ[A-Za-z0-9_-]{10,})") == "eyJ"
+    assert _literal_prefix("(?i)(?P<secret>abcd)") == ""
+    assert _literal_prefix("(?i:apikey)=(?P<secret>x+)") == ""
+    assert _literal_prefix("(?P<secret>abc|def)") == ""

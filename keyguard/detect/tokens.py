@@ -343,6 +343,70 @@ def _anchor_plan(rules: Sequence[Rule]) -> tuple[tuple[str, int, tuple[Rule, ...
     return cached[1]
 
 
+# `(?<!...)(?P<secret>LITERAL...`: a pattern whose secret starts with a fixed literal after
+# at most one leading lookbehind. sre cannot use a literal prefix behind a lookbehind and
+# tries the pattern at every position; `str.find` of the literal first is many times faster
+# on the long segments (notebook outputs) where a keyword such as "eyj" turns up by chance.
+_PREFIXES: dict[str, str] = {}
+
+
+def _literal_prefix(pattern: str) -> str:
+    """The literal every match of `pattern` starts with ("" when there is none or the
+    pattern has another shape). Read from sre's own parse of the pattern."""
+    cached = _PREFIXES.get(pattern)
+    if cached is None:
+        cached = _PREFIXES[pattern] = _parse_prefix(pattern)
+    return cached
+
+
+def _parse_prefix(pattern: str) -> str:
+    try:
+        parser = re._parser  # type: ignore[attr-defined]  # 3.11+
+    except AttributeError:  # pragma: no cover - 3.10
+        import sre_parse as parser
+    try:
+        parsed = parser.parse(pattern)
+        secret_group = re.compile(pattern).groupindex.get("secret")
+    except Exception:  # any shape we do not understand: no shortcut
+        return ""
+    if parsed.state.flags & re.IGNORECASE:
+        return ""
+    items = list(parsed)
+    if items and str(items[0][0]) == "ASSERT_NOT" and items[0][1][0] == -1:
+        items = items[1:]  # one leading lookbehind
+    # Then the `secret` group itself, with no flags of its own (`(?i:...)` is not literal).
+    if not items or str(items[0][0]) != "SUBPATTERN":
+        return ""
+    group, add_flags, _, sub = items[0][1]
+    if group != secret_group or add_flags:
+        return ""
+    body = list(sub)
+    prefix = []
+    for op, arg in body:
+        if str(op) != "LITERAL":
+            break
+        prefix.append(chr(arg))
+    return "".join(prefix) if len(prefix) >= 3 else ""
+
+
+def _find_all(regex: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """`regex.finditer(text)`, the same matches, located by the pattern's literal prefix
+    (`_literal_prefix`) when it has one. `match(text, pos)` still sees the characters before
+    `pos`, so the lookbehind is checked as in finditer."""
+    prefix = _literal_prefix(regex.pattern)
+    if not prefix:
+        yield from regex.finditer(text)
+        return
+    pos = text.find(prefix)
+    while pos >= 0:
+        match = regex.match(text, pos)
+        if match is not None:
+            yield match
+            pos = text.find(prefix, max(match.end(), pos + 1))
+        else:
+            pos = text.find(prefix, pos + 1)
+
+
 def _anchored_rules(rules: Sequence[Rule], lower: str) -> list[Rule]:
     """Rules with a keyword in `lower`. Each distinct keyword is looked for once, and not at
     all when a shorter keyword it contains is absent (`refresh_token` without `token`)."""
@@ -398,7 +462,7 @@ def find_tokens(
                 matches.extend((rule, m) for m in rule.regex.finditer(text, start, window_end))  # type: ignore[union-attr]
     for rule in anchored:
         assert rule.regex is not None
-        matches.extend((rule, m) for m in rule.regex.finditer(text))
+        matches.extend((rule, m) for m in _find_all(rule.regex, text))
 
     if not matches:
         return hits
