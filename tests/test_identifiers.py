@@ -203,3 +203,11 @@ def test_a_keyword_inside_base64_data_is_not_provider_context() -> None:
     assert rules("widgets.json", text) == []
     # The same id with a real provider word nearby is still reported.
     assert rules("widgets.json", text.replace('"buffers"', '"aqt_token"')) == [("KG461", 2)]
+
+
+@pytest.mark.parametrize("value", ["API2_TOKEN", "API1_TOKEN", "IBMQ_TOKEN_V2", "QE_TOKEN_2019"])
+def test_environment_variable_names_are_not_credential_literals(value: str) -> None:
+    # Real public test code (qiskit-ibmq-provider history): `cls.v2_token = 'API2_TOKEN'`.
+    assert not is_plausible_literal(value)
+    text = f'from qiskit_ibm_runtime import QiskitRuntimeService\nQiskitRuntimeService(token="{value}")\n'
+    assert rules("a.py", text) == []

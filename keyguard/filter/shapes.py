@@ -175,6 +175,11 @@ def is_plausible_token(value: str, *, min_entropy: float, mixed_case: bool) -> b
     return shannon_entropy(value) >= min_entropy
 
 
+# An environment-variable style name: capitals and digits in `_`-joined pieces, one of them a
+# word of three or more letters.
+_ENV_NAME = re.compile(r"(?=[A-Z0-9_]*[A-Z]{3})[A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+")
+
+
 def is_plausible_literal(value: str) -> bool:
     """Whether a literal of unexpected shape at a credential site looks like a real secret.
 
@@ -191,5 +196,9 @@ def is_plausible_literal(value: str) -> bool:
     if _ONLY_WORDS.match(stripped) and not any(c.isdigit() for c in stripped):
         return False
     if looks_like_identifier(stripped.strip("_-.*<>[](){}#$%")):
+        return False
+    if _ENV_NAME.fullmatch(stripped):
+        # `API2_TOKEN`, `IBMQ_TOKEN_V2`: the name of a variable, not its value (real public
+        # test code passes such names as stand-in tokens); issued secrets are not all caps.
         return False
     return shannon_entropy(stripped) >= 2.5
