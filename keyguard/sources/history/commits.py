@@ -50,29 +50,10 @@ def iter_changes(git: Git, commits: Sequence[str], pathspecs: Sequence[str]) -> 
     """Each blob each of `commits` (in that order) introduced, streamed from `git log --raw`."""
     if not commits:
         return
-    args = ["log", "--no-walk=unsorted", "--stdin", "-z", "--raw", "-c", "--no-abbrev",
-            "--no-renames", "--no-ext-diff", "--no-textconv", "--format=%x01%H %aI %P", "--"]
-    proc = git.popen([*args, *pathspecs], stdin=True)
-    assert proc.stdin is not None and proc.stdout is not None
-    # git reads all of stdin (to the end) before it writes: no deadlock with one thread.
-    proc.stdin.write("".join(c + "\n" for c in commits).encode())
-    proc.stdin.close()
-    buffer = b""
-    while True:
-        chunk = proc.stdout.read(1 << 16)
-        if not chunk:
-            break
-        buffer += chunk
-        records = buffer.split(b"\x01")
-        buffer = records.pop()
-        for record in records:
-            yield from _parse_record(record)
-    if buffer:
-        yield from _parse_record(buffer)
-    stderr = proc.stderr.read() if proc.stderr else b""
-    if proc.wait() != 0:
-        text = stderr.decode("utf-8", "replace").strip().splitlines()
-        raise GitError(f"git log failed: {text[0] if text else 'no message'}")
+    args = ["-z", "--raw", "-c", "--no-abbrev", "--no-renames", "--no-ext-diff", "--no-textconv",
+            "--format=%x01%H %aI %P", "--", *pathspecs]
+    for record in git.log_records(args, commits, b"\x01"):
+        yield from _parse_record(record)
 
 
 def _parse_record(record: bytes) -> Iterator[Change]:

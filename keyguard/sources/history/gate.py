@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 from keyguard.detect.tokens import min_width
 from keyguard.filter.shapes import is_placeholder, is_plausible_token
 from keyguard.read.documents import Segment
-from keyguard.sources.history.git import Git
+from keyguard.sources.history.git import Git, GitError
 
 if TYPE_CHECKING:
     from keyguard.pipeline.scan import Engine
@@ -170,27 +170,13 @@ def _diff_pass(args: tuple[Git, list[str], list[str], Engine | None,
     gate = Gate(engine)
     # Deletions are left out (--diff-filter): a removed line adds no key (betterleaks does
     # the same); a deleted blob was scanned where it was added.
-    cmd = ["log", "--no-walk=unsorted", "--stdin", "-p", "-U0", "--full-index", "--no-merges",
-           "--diff-filter=AMT", "--no-renames", "--no-ext-diff", "--no-textconv", "--no-color", "--format=%x01%H",
-           "--", *specs]
-    proc = git.popen(cmd, stdin=True)
-    assert proc.stdin is not None and proc.stdout is not None
-    proc.stdin.write("".join(c + "\n" for c in commits).encode())
-    proc.stdin.close()
-    tail = b""
-    while True:
-        chunk = proc.stdout.read(1 << 20)
-        if not chunk:
-            break
-        parts = (tail + chunk).split(_SECTION)
-        tail = parts.pop()
-        for part in parts:
+    args = ["-p", "-U0", "--full-index", "--no-merges", "--diff-filter=AMT", "--no-renames",
+            "--no-ext-diff", "--no-textconv", "--no-color", "--format=%x01%H", "--", *specs]
+    try:
+        for part in git.log_records(args, commits, _SECTION, chunk=1 << 20):
             gate.section(part)
-    # When git dies the last section may be cut short: its blob then stays unseen.
-    if proc.wait() == 0 and tail:
-        gate.section(tail)
-    if proc.stderr is not None:
-        proc.stderr.close()
+    except GitError:
+        pass  # When git dies the last section may be cut short: its blob then stays unseen.
     return gate.scan, gate.seen
 
 

@@ -11,7 +11,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 # `for-each-ref --contains` (2.7), `rev-parse --is-shallow-repository` (2.15) and the
 # `cat-file --batch` error lines keyguard reads ("<name> missing") are all older than this.
@@ -92,6 +92,29 @@ class Git:
         return subprocess.Popen(self.command(args), cwd=self.root, env=self.env,
                                 stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+    def log_records(self, args: Sequence[str], commits: Sequence[str], separator: bytes,
+                    chunk: int = 1 << 16) -> Iterator[bytes]:
+        """Run `git log --no-walk=unsorted --stdin ARGS` over `commits` and yield its output
+        cut at `separator` (the `--format` starts each commit with it), one record at a time.
+        Raises GitError (naming git's first error line) when git fails; the last record is
+        then not yielded, since it may be cut short."""
+        proc = self.popen(["log", "--no-walk=unsorted", "--stdin", *args], stdin=True)
+        assert proc.stdin is not None and proc.stdout is not None
+        # git reads all of stdin (to the end) before it writes: no deadlock with one thread.
+        proc.stdin.write("".join(c + "\n" for c in commits).encode())
+        proc.stdin.close()
+        tail = b""
+        while data := proc.stdout.read(chunk):
+            records = (tail + data).split(separator)
+            tail = records.pop()
+            yield from records
+        stderr = proc.stderr.read() if proc.stderr else b""
+        if proc.wait() != 0:
+            text = stderr.decode("utf-8", "replace").strip().splitlines()
+            raise GitError(f"git log failed: {text[0] if text else 'no message'}")
+        if tail:
+            yield tail
 
     def has_commits(self) -> bool:
         return self.run(["rev-parse", "--verify", "--quiet", "HEAD"], check=False).returncode == 0 \
