@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keyguard.config import Config
-from keyguard.detect.tokens import key_runs
+from keyguard.detect.bare import SHORT_RUN, BarePlan, key_runs
 from keyguard.pipeline.scan import _engine, scan_paths
 from keyguard.rulepack.fakes import FakeKeys
 from keyguard.rulepack.load import load_ruleset
@@ -25,6 +25,55 @@ TEXT = st.text(alphabet=st.sampled_from("aZ09_+/=-. \n\"'é€\U0001f600"), max_
 def test_key_runs_are_the_regex_runs(text, length):
     expected = [m.span() for m in re.finditer(rf"[A-Za-z0-9_+/=-]{{{length},}}", text)]
     assert list(key_runs(text, length)) == expected
+
+
+_BUILTIN = load_ruleset(())
+_BARE = tuple(r for r in _BUILTIN.rules.values() if r.regex is not None and not r.keywords)
+_FAKES = FakeKeys("bare-plan")
+# Fakes of every bare rule, so windows that hold a match are exercised, not only empty ones.
+_BARE_FAKES = [_FAKES._from_rule(r, False) for r in _BARE for _ in range(3)]
+_CHUNK = st.one_of(
+    st.text(alphabet=st.sampled_from("aZq09f_+/=-"), min_size=1, max_size=700),
+    st.text(alphabet=st.sampled_from("0123456789abcdef"), min_size=20, max_size=300),
+    st.binary(min_size=10, max_size=600).map(lambda b: __import__("base64").b64encode(b).decode()),
+    st.sampled_from(_BARE_FAKES),
+    st.sampled_from([" ", "\n", '"', "=", "+", "/", "-", "_", ".", "é"]),
+)
+
+
+def _whole_run_matches(plan: BarePlan, text: str) -> list[tuple[str, tuple[int, int]]]:
+    """The plain search the plan narrows: every bare rule over every key run."""
+    found = []
+    for start, stop in key_runs(text, plan.shortest):
+        for bare in plan.rules:
+            if stop - start >= bare.min_width:
+                found += [(bare.rule.id, m.span()) for m in bare.regex.finditer(text, start, stop + 1)]
+    return found
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_CHUNK, min_size=1, max_size=30).map("".join))
+def test_bare_plan_finds_what_the_whole_run_search_finds(text):
+    plan = BarePlan(_BARE)
+    assert [(r.id, m.span()) for r, m in plan.matches(text)] == _whole_run_matches(plan, text)
+
+
+def test_built_in_bare_rules_take_a_narrow_window():
+    # A bare rule without a shortcut runs over every byte of a pasted image: say which.
+    plan = BarePlan(_BARE)
+    slow = [b.rule.id for b in plan.rules if not (b.ends_at_run_end or b.ends_at_secret_run_end)]
+    assert slow == []
+
+
+def test_bare_plan_keeps_other_pattern_shapes_whole():
+    from dataclasses import replace
+
+    shape = re.compile(r"(?P<secret>k[A-Za-z0-9]{30,})x")  # unbounded, a literal after the secret
+    odd = replace(_BARE[0], id="KG999", regex=shape)
+    plan = BarePlan((odd,))
+    text = "=" * 10 + "k" + "Ab1" * (SHORT_RUN // 3 + 40) + "x" + "+" * 5
+    assert [m.span() for _, m in plan.matches(text)] == [(10, len(text) - 5)]
+    assert not (plan.rules[0].ends_at_run_end or plan.rules[0].ends_at_secret_run_end)
 
 
 def test_notebook_scan_does_not_import_nbformat(tmp_path):

@@ -2,10 +2,8 @@
 
 Speed: Python's `re` has no literal prefilter for alternations, so running every rule over
 every byte costs one pass per rule. Keyword-less token rules (the bare key shapes) are instead
-run only inside candidate runs of key characters found by one cheap pass; rules with keywords
-(`crn:v1:`, `eyJ`) run only on segments containing a keyword. A keyword-less token rule must
-therefore match at least `MIN_CANDIDATE` characters of `[A-Za-z0-9_+/=-]` (documented in the
-README's rule-pack schema).
+run only where they can match (`detect/bare.py`); rules with keywords (`crn:v1:`, `eyJ`) run
+only on segments containing a keyword.
 """
 
 from __future__ import annotations
@@ -14,61 +12,14 @@ import bisect
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
 
+from keyguard.detect.bare import bare_plan
 from keyguard.filter.shapes import is_placeholder, is_plausible_token
 from keyguard.model import Confidence
 from keyguard.read.documents import Segment
 from keyguard.report.advice import behaviour
 from keyguard.rulepack.load import Provider, Rule, RuleSet
 
-MIN_CANDIDATE = 20
-
-
-def min_width(rule: Rule) -> int:
-    """Shortest text the rule's regex can match (from the regex itself), at least MIN_CANDIDATE."""
-    assert rule.regex is not None
-    return _pattern_min_width(rule.regex)
-
-
-@lru_cache(maxsize=64)
-def _pattern_min_width(pattern: re.Pattern[str]) -> int:
-    try:
-        from re import _parser  # the stdlib's own regex parser; private, hence the fallback
-
-        width = _parser.parse(pattern.pattern, pattern.flags).getwidth()[0]
-    except Exception:
-        width = MIN_CANDIDATE
-    return max(int(width), MIN_CANDIDATE)
-
-
-_KEY_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+/=-"
-# Key characters -> 1, everything else -> 0 (one byte per character, see key_runs).
-_RUN_FLAGS = bytearray(256)
-for _char in _KEY_CHARS:
-    _RUN_FLAGS[_char] = 1
-_RUN_TABLE = bytes(_RUN_FLAGS)
-
-
-def key_runs(text: str, length: int) -> Iterator[tuple[int, int]]:
-    """(start, stop) of every maximal run of `[A-Za-z0-9_+/=-]` at least `length` long: the
-    only places bare rules can match. Same spans as that regex's finditer, ~6x faster.
-
-    sre tries the regex at every position, re-reading each word up to `length` times. Here
-    the text becomes one byte per character (non-ASCII characters, never key characters,
-    become '?'), 1 for a key character and 0 otherwise, and bytes.find (a skip search) looks
-    for `length` ones in a row.
-    """
-    flags = text.encode("ascii", errors="replace").translate(_RUN_TABLE)
-    needle = b"\x01" * length
-    find = flags.find
-    start = find(needle)
-    while start >= 0:
-        stop = find(b"\x00", start + length)
-        if stop < 0:
-            stop = len(flags)
-        yield start, stop
-        start = find(needle, stop)
 _ASSIGNED_TO = re.compile(r"""([A-Za-z_][A-Za-z0-9_.-]*)["']?\s*(?:=|:|:=|=>)\s*["']?$""")
 _CONTEXT_LINES = 3
 _HEX = re.compile(r"[0-9a-fA-F]+")
@@ -324,22 +275,21 @@ def describe_where(line_prefix: str, segment: Segment, is_comment: bool, path: s
     return f"in {path.rsplit('/', 1)[-1]}"
 
 
-_ANCHOR_PLANS: dict[tuple[int, ...], tuple[Sequence[Rule], tuple[tuple[str, int, tuple[Rule, ...]], ...]]] = {}
+_ANCHOR_PLANS: dict[int, tuple[Sequence[Rule], tuple[tuple[str, int, tuple[Rule, ...]], ...]]] = {}
 
 
 def _anchor_plan(rules: Sequence[Rule]) -> tuple[tuple[str, int, tuple[Rule, ...]], ...]:
     """The rules' distinct keywords, shortest first, each with the index of a shorter keyword
-    it contains (-1: none) and the rules it anchors. Cached per rule list."""
-    key = tuple(id(r) for r in rules)
-    cached = _ANCHOR_PLANS.get(key)
-    if cached is None:
+    it contains (-1: none) and the rules it anchors. Cached per rule list object."""
+    cached = _ANCHOR_PLANS.get(id(rules))
+    if cached is None or cached[0] is not rules:
         words = sorted({k for r in rules for k in r.keywords}, key=lambda w: (len(w), w))
         plan = tuple(
             (word, next((j for j in range(i) if words[j] in word), -1),
              tuple(r for r in rules if word in r.keywords))
             for i, word in enumerate(words)
         )
-        cached = _ANCHOR_PLANS[key] = (rules, plan)  # the rules stay referenced: ids stay unique
+        cached = _ANCHOR_PLANS[id(rules)] = (rules, plan)  # the list stays referenced: its id stays unique
     return cached[1]
 
 
@@ -446,20 +396,8 @@ def find_tokens(
         lower = text.lower()
     hits: list[Hit] = []
 
-    # Narrowest first: the loop below stops at the first rule wider than the run.
-    bare = sorted(((r, min_width(r)) for r in rules if not r.keywords), key=lambda rw: rw[1])
     anchored = _anchored_rules(rules, lower)
-    matches: list[tuple[Rule, re.Match[str]]] = []
-    if bare:
-        end = len(text)
-        for start, stop in key_runs(text, min(w for _, w in bare)):
-            window_end = min(stop + 1, end)
-            length = stop - start
-            for rule, width in bare:
-                # Most runs are long identifiers, shorter than any key: skip the regex call.
-                if length < width:
-                    break
-                matches.extend((rule, m) for m in rule.regex.finditer(text, start, window_end))  # type: ignore[union-attr]
+    matches = list(bare_plan(rules).matches(text))
     for rule in anchored:
         assert rule.regex is not None
         matches.extend((rule, m) for m in _find_all(rule.regex, text))

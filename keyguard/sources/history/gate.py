@@ -25,7 +25,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
-from keyguard.detect.tokens import min_width
+from keyguard.detect.bare import KEY_CHARS, BarePlan, bare_plan
 from keyguard.filter.shapes import is_placeholder, is_plausible_token
 from keyguard.read.documents import Segment
 from keyguard.sources.history.git import Git, GitError
@@ -45,10 +45,9 @@ _IGNORE_WORDS = (b"keyguard", b"allowlist")  # `# keyguard: ignore`, `pragma: al
 _REMOVED_IGNORE = re.compile(rb"^-.*(?:" + b"|".join(_IGNORE_WORDS) + rb")", re.M)
 
 
-_KEY_CHARS = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+/=-"
 # Key characters -> "a", everything else -> " ": runs are then found with bytes.find (C speed)
 # instead of a regex stepping through every identifier.
-_RUN_MAP = bytes(0x61 if chr(i).encode("latin-1") in _KEY_CHARS else 0x20 for i in range(256))
+_RUN_MAP = bytes(0x61 if chr(i) in KEY_CHARS else 0x20 for i in range(256))
 
 
 def holds_key_format(added: bytes, engine: Engine, long_run_scans: bool = True) -> bool:
@@ -57,9 +56,9 @@ def holds_key_format(added: bytes, engine: Engine, long_run_scans: bool = True) 
     layer as `find_tokens`, without the context filters (context may sit elsewhere in the
     file). Bare rules' regexes are bounded by key characters, so each is run inside one run
     of key characters at a time, as `find_tokens` does."""
-    bare, anchored = _rule_groups(engine)
-    if bare:
-        shortest = min(w for _, w in bare)
+    plan, anchored = _rule_groups(engine)
+    if plan.rules:
+        shortest = plan.shortest
         mapped = added.translate(_RUN_MAP)
         needle = b"a" * shortest
         start = mapped.find(needle)
@@ -69,11 +68,9 @@ def holds_key_format(added: bytes, engine: Engine, long_run_scans: bool = True) 
             if long_run_scans and stop - start > LONG_RUN:
                 return True  # a notebook image: the full scan (which skips images) decides
             run = added[start:stop].decode("ascii")
-            for rule, width in bare:
-                if len(run) >= width:
-                    for match in rule.regex.finditer(run):  # type: ignore[union-attr]
-                        if _passes_shape(rule, match.group("secret"), engine):
-                            return True
+            for rule, match in plan.run_matches(run, 0, len(run)):
+                if _passes_shape(rule, match.group("secret"), engine):
+                    return True
             start = mapped.find(needle, stop)
     lower = added.lower() if anchored else b""
     for rule, keywords in anchored:
@@ -85,15 +82,15 @@ def holds_key_format(added: bytes, engine: Engine, long_run_scans: bool = True) 
     return False
 
 
-_GROUPS: dict[int, tuple[Engine, list[tuple[Rule, int]], list[tuple[Rule, tuple[bytes, ...]]]]] = {}
+_GROUPS: dict[int, tuple[Engine, BarePlan, list[tuple[Rule, tuple[bytes, ...]]]]] = {}
 
 
-def _rule_groups(engine: Engine) -> tuple[list[tuple[Rule, int]], list[tuple[Rule, tuple[bytes, ...]]]]:
-    """(bare rules with their minimum width, keyword rules with their keywords as bytes)."""
+def _rule_groups(engine: Engine) -> tuple[BarePlan, list[tuple[Rule, tuple[bytes, ...]]]]:
+    """(the bare rules' plan, keyword rules with their keywords as bytes)."""
     cached = _GROUPS.get(id(engine))
     if cached is None or cached[0] is not engine:
         rules = engine.token_rules
-        bare = [(r, min_width(r)) for r in rules if not r.keywords]
+        bare = bare_plan(rules)
         anchored = [(r, tuple(k.encode() for k in r.keywords)) for r in rules if r.keywords]
         cached = _GROUPS[id(engine)] = (engine, bare, anchored)
     return cached[1], cached[2]
