@@ -135,15 +135,16 @@ def test_builtin_regexes_compile_on_first_use_and_user_packs_at_load(tmp_path):
 WORDS = st.lists(st.text(alphabet="abS_", min_size=1, max_size=4), min_size=1, max_size=6)
 
 
-@settings(max_examples=200)
-@given(WORDS, st.text(alphabet="abS_ x", max_size=80))
-def test_trie_pass_finds_exactly_the_words_in_the_text(words, text):
-    from keyguard.pipeline.scan import keyword_trie, present_words
+@settings(max_examples=300)
+@given(WORDS, st.text(alphabet="abS_ xé\U0001f600", max_size=80), st.integers(0, 200_000))
+def test_keyword_pass_finds_exactly_the_words_in_the_text(words, text, padding):
+    from keyguard.prefilter.keywords import Keywords
 
-    found = present_words(re.compile(keyword_trie(words)), text)
-    # Each found word's prefixes among the words: what the gates do with the result.
-    present = {w for w in words for f in found if f.startswith(w)}
-    assert present == {w for w in words if w in text}
+    keywords = Keywords(words)
+    assert keywords.present(text) == {w for w in words if w in text}
+    # Bytes: a word past the first chunk, and across a chunk edge, is found too.
+    data = (b"-" * padding) + text.encode()
+    assert keywords.any_in(data) == any(w.encode() in data for w in words)
 
 
 def _old_parse_can_matter(candidates, text, regexes):

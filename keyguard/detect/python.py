@@ -22,6 +22,7 @@ from functools import lru_cache
 from keyguard.detect.tokens import Hit
 from keyguard.filter.shapes import is_placeholder, is_plausible_literal, is_plausible_token
 from keyguard.model import Confidence
+from keyguard.prefilter.keywords import Keywords
 from keyguard.read.documents import Segment
 from keyguard.read.pyparse import parse as parse_python
 from keyguard.report.advice import behaviour
@@ -170,15 +171,11 @@ class PythonDetector:
         self.gates_by_name: dict[str, list[tuple[str, bool, str]]] = {}
         for name, root, distinct, pattern in self.call_gates:
             self.gates_by_name.setdefault(name, []).append((root, distinct, pattern))
-        from keyguard.pipeline.scan import keyword_trie
-
-        self._names_pattern = re.compile(keyword_trie(self.gates_by_name))
-        self._name_prefixes = {
-            name: [other for other in self.gates_by_name if name.startswith(other)] for name in self.gates_by_name
-        }
         self.literal_keywords = tuple(
             k for a in ruleset.assignments if a.literal for k in a.keywords
         )
+        # Every hint `wants` looks for, found in one pass over the text.
+        self._hints = Keywords([*self.gates_by_name, *self.env_providers, *self.literal_keywords])
 
     def wants(self, segments: Sequence[Segment], lower: str | None = None) -> bool:
         """Whether a parse can find anything the token detector cannot.
@@ -191,15 +188,13 @@ class PythonDetector:
         """
         texts = [seg.python for seg in segments if seg.python is not None]
         text = texts[0] if len(texts) == 1 else "\n".join(texts)
-        # One pass of a trie over every call-site name finds the names present (one `in` per
-        # anchor cost a pass each: 50 providers' anchors doubled the gate's time).
-        # The longest name at each position where one starts, and each found name's gate-name
-        # prefixes: the names present are exactly those `name in text` would find (`Service`
-        # in `...RuntimeService`).
-        from keyguard.pipeline.scan import present_words  # scan imports this module
-
-        found = present_words(self._names_pattern, text)
-        for name in dict.fromkeys(p for f in found for p in self._name_prefixes[f]):
+        # One Aho-Corasick pass finds the call-site names, environment variable names and
+        # assignment keywords present (one `in` per word cost a pass each: 50 providers'
+        # names doubled the gate's time).
+        hints = self._hints.present(text)
+        if not hints:
+            return False
+        for name in hints.intersection(self.gates_by_name):
             for root, distinct, pattern in self.gates_by_name[name]:
                 if (
                     (distinct or root in text)
@@ -210,11 +205,11 @@ class PythonDetector:
         # Environment writes only (reads are everywhere in good code).
         if (
             ("environ" in text or "putenv" in text)
-            and any(v in text for v in self.env_providers)
+            and not hints.isdisjoint(self.env_providers)
             and _ENV_WRITE.search(text)
         ):
             return True
-        return any(k in text for k in self.literal_keywords)
+        return not hints.isdisjoint(self.literal_keywords)
 
     def _bound(self, name: str, text: str) -> bool:
         """Whether a generic call-site name can resolve to its SDK callable in `text`.

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from keyguard.detect.bare import bare_plan
 from keyguard.filter.shapes import is_placeholder, is_plausible_token
 from keyguard.model import Confidence
+from keyguard.prefilter.keywords import Keywords
 from keyguard.read.documents import Segment
 from keyguard.report.advice import behaviour
 from keyguard.rulepack.load import Provider, Rule, RuleSet
@@ -275,22 +276,20 @@ def describe_where(line_prefix: str, segment: Segment, is_comment: bool, path: s
     return f"in {path.rsplit('/', 1)[-1]}"
 
 
-_ANCHOR_PLANS: dict[int, tuple[Sequence[Rule], tuple[tuple[str, int, tuple[Rule, ...]], ...]]] = {}
+_ANCHOR_PLANS: dict[int, tuple[Sequence[Rule], Keywords, dict[str, tuple[Rule, ...]]]] = {}
 
 
-def _anchor_plan(rules: Sequence[Rule]) -> tuple[tuple[str, int, tuple[Rule, ...]], ...]:
-    """The rules' distinct keywords, shortest first, each with the index of a shorter keyword
-    it contains (-1: none) and the rules it anchors. Cached per rule list object."""
+def _anchor_plan(rules: Sequence[Rule]) -> tuple[Keywords, dict[str, tuple[Rule, ...]]]:
+    """The rules' distinct keywords and, per keyword, the rules it anchors. Cached per rule
+    list object (the list stays referenced, so its id stays unique)."""
     cached = _ANCHOR_PLANS.get(id(rules))
     if cached is None or cached[0] is not rules:
-        words = sorted({k for r in rules for k in r.keywords}, key=lambda w: (len(w), w))
-        plan = tuple(
-            (word, next((j for j in range(i) if words[j] in word), -1),
-             tuple(r for r in rules if word in r.keywords))
-            for i, word in enumerate(words)
-        )
-        cached = _ANCHOR_PLANS[id(rules)] = (rules, plan)  # the list stays referenced: its id stays unique
-    return cached[1]
+        anchors: dict[str, tuple[Rule, ...]] = {}
+        for rule in rules:
+            for word in rule.keywords:
+                anchors[word] = (*anchors.get(word, ()), rule)
+        cached = _ANCHOR_PLANS[id(rules)] = (rules, Keywords(anchors), anchors)
+    return cached[1], cached[2]
 
 
 # `(?<!...)(?P<secret>LITERAL...`: a pattern whose secret starts with a fixed literal after
@@ -358,18 +357,13 @@ def _find_all(regex: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
 
 
 def _anchored_rules(rules: Sequence[Rule], lower: str) -> list[Rule]:
-    """Rules with a keyword in `lower`. Each distinct keyword is looked for once, and not at
-    all when a shorter keyword it contains is absent (`refresh_token` without `token`)."""
-    plan = _anchor_plan(rules)
-    if not plan:
+    """Rules with a keyword in `lower`, in the order of `rules`: one Aho-Corasick pass for
+    every keyword at once."""
+    words, anchors = _anchor_plan(rules)
+    found = words.present(lower)
+    if not found:
         return []
-    present: list[bool] = []
-    chosen: set[int] = set()
-    for word, parent, anchored in plan:
-        hit = (parent < 0 or present[parent]) and word in lower
-        present.append(hit)
-        if hit:
-            chosen.update(id(r) for r in anchored)
+    chosen = {id(r) for word in found for r in anchors[word]}
     return [r for r in rules if id(r) in chosen]
 
 

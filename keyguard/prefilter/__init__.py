@@ -1,0 +1,1 @@
+"""Prefilter: the cheap passes that decide which files, segments and rules need the detectors."""
