@@ -8,7 +8,6 @@ call sites of `reveal()` are the places to audit (verification, fix, `--show-sec
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field, replace
 from enum import Enum, IntEnum
 
@@ -110,6 +109,8 @@ class Secret:
 
     @property
     def sha256(self) -> str:
+        import hashlib  # here: a clean pre-commit run never hashes (OpenSSL's import ~3 ms)
+
         return hashlib.sha256(self._value.encode("utf-8")).hexdigest()
 
     def __len__(self) -> int:
@@ -140,6 +141,8 @@ def fingerprint(rule_id: str, secret: Secret) -> str:
     Stable when the secret moves to another line, different when the secret changes, and
     it reveals nothing practical about the secret (keys have >= 128 bits of entropy).
     """
+    import hashlib
+
     data = f"{rule_id}:{secret.reveal()}".encode()
     return hashlib.sha256(data).hexdigest()
 

@@ -141,11 +141,9 @@ def test_rule_types_are_compared_in_one_place():
 def test_every_stage_folder_is_packaged():
     # A stage folder missing from pyproject's package list installs without it: the CLI then
     # fails with ModuleNotFoundError everywhere but in an editable install.
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # Python 3.10
-        import tomli as tomllib
-    config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    import rtoml
+
+    config = rtoml.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     packaged = set(config["tool"]["setuptools"]["packages"])
     folders = {
         ".".join(init.parent.relative_to(ROOT).parts)

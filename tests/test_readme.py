@@ -4,16 +4,12 @@ install by an unclaimed package name, no tag that does not exist, one repository
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
+
+import rtoml
 
 import keyguard
 from keyguard.report.sarif import INFORMATION_URI
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -53,7 +49,7 @@ def test_no_nonexistent_release_tag_is_pinned() -> None:
 
 
 def test_one_repository_url_everywhere() -> None:
-    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    pyproject = rtoml.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     assert pyproject["project"]["urls"]["Repository"] == keyguard.REPOSITORY_URL
     assert INFORMATION_URI == keyguard.REPOSITORY_URL
     urls = set(re.findall(r"https://github\.com/[\w.-]+/keyguard\b", README))

@@ -61,7 +61,7 @@ def test_bare_plan_finds_what_the_whole_run_search_finds(text):
 def test_built_in_bare_rules_take_a_narrow_window():
     # A bare rule without a shortcut runs over every byte of a pasted image: say which.
     plan = BarePlan(_BARE)
-    slow = [b.rule.id for b in plan.rules if not (b.ends_at_run_end or b.ends_at_secret_run_end)]
+    slow = [b.rule.id for b in plan.rules if not (b.shape.ends_at_run_end or b.shape.ends_at_secret_run_end)]
     assert slow == []
 
 
@@ -73,7 +73,7 @@ def test_bare_plan_keeps_other_pattern_shapes_whole():
     plan = BarePlan((odd,))
     text = "=" * 10 + "k" + "Ab1" * (SHORT_RUN // 3 + 40) + "x" + "+" * 5
     assert [m.span() for _, m in plan.matches(text)] == [(10, len(text) - 5)]
-    assert not (plan.rules[0].ends_at_run_end or plan.rules[0].ends_at_secret_run_end)
+    assert not (plan.rules[0].shape.ends_at_run_end or plan.rules[0].shape.ends_at_secret_run_end)
 
 
 def test_notebook_scan_does_not_import_nbformat(tmp_path):

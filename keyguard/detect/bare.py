@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from keyguard.rulepack.load import Rule
 
@@ -88,10 +88,9 @@ def key_runs(text: str, length: int) -> Iterator[tuple[int, int]]:
 
 
 @dataclass(frozen=True)
-class BareRule:
-    """One bare rule with what its pattern says about where it can match.
+class Shape:
+    """What a bare rule's pattern says about where it can match (`Shape.of`).
 
-    `min_width`: the key-run length below which the rule is not tried (`min_width()`);
     `secret_min`/`max_width`: lengths the secret can have (max None: unbounded).
     `secret_table`: translate table of the characters the secret can hold, all of them key
     characters (None: unknown, or not only key characters).
@@ -99,31 +98,22 @@ class BareRule:
     `ends_at_secret_run_end`: it refuses every character the secret can hold.
     """
 
-    rule: Rule
-    regex: re.Pattern[str]
-    min_width: int
-    secret_min: int
-    max_width: int | None
-    secret_table: bytes | None
-    ends_at_run_end: bool
-    ends_at_secret_run_end: bool
+    secret_min: int = 0
+    max_width: int | None = None
+    secret_table: bytes | None = None
+    ends_at_run_end: bool = False
+    ends_at_secret_run_end: bool = False
 
     @classmethod
-    def of(cls, rule: Rule) -> BareRule:
-        assert rule.regex is not None
-        # Every text with a key run needs the bare rules: compile now, not per access.
-        regex = re.compile(rule.regex.pattern, rule.regex.flags)
+    def of(cls, regex: re.Pattern[str]) -> Shape:
         shape = _shape(regex)
         if shape is None:
-            return cls(rule, regex, min_width(rule), 0, None, None, False, False)
+            return cls()
         secret_min, max_width, secret_chars, refused_after = shape
         # Both shortcuts need a bounded width and a secret of key characters only (a match
         # then lies inside the key run, as the whole-run search assumes).
         usable = max_width is not None and bool(secret_chars) and secret_chars <= set(KEY_CHARS)
         return cls(
-            rule,
-            regex,
-            min_width(rule),
             secret_min,
             max_width,
             _flag_table(secret_chars) if usable else None,
@@ -131,22 +121,42 @@ class BareRule:
             usable and refused_after >= secret_chars,
         )
 
+
+class BareRule:
+    """One bare rule: `min_width` (the key-run length below which it is not tried, see
+    `min_width()`), its compiled `regex` and its `shape`, both made on first use (a
+    pre-commit run over a few short files needs neither for most rules)."""
+
+    def __init__(self, rule: Rule) -> None:
+        self.rule = rule
+        self.min_width = min_width(rule)
+
+    @cached_property
+    def regex(self) -> re.Pattern[str]:
+        assert self.rule.regex is not None
+        return re.compile(self.rule.regex.pattern, self.rule.regex.flags)
+
+    @cached_property
+    def shape(self) -> Shape:
+        return Shape.of(self.regex)
+
     def windows(self, text: str, start: int, stop: int,
                 secret_flags: dict[bytes, bytes]) -> Iterator[tuple[int, int]]:
-        """(pos, endpos) windows of the key run text[start:stop] that hold every match of the
-        rule in it. `secret_flags` caches the run's flags per secret table (shared by rules
-        with the same alphabet)."""
-        if stop - start <= SHORT_RUN or self.max_width is None or self.secret_table is None:
+        """(pos, endpos) windows of the long key run text[start:stop] that hold every match
+        of the rule in it. `secret_flags` caches the run's flags per secret table (shared by
+        rules with the same alphabet)."""
+        shape = self.shape
+        if shape.max_width is None or shape.secret_table is None:
             yield start, stop + 1
-        elif self.ends_at_run_end:
-            yield max(start, stop - self.max_width), stop + 1
-        elif self.ends_at_secret_run_end:
-            flags = secret_flags.get(self.secret_table)
+        elif shape.ends_at_run_end:
+            yield max(start, stop - shape.max_width), stop + 1
+        elif shape.ends_at_secret_run_end:
+            flags = secret_flags.get(shape.secret_table)
             if flags is None:
-                flags = secret_flags[self.secret_table] = (
-                    text[start:stop].encode("ascii").translate(self.secret_table))
-            for run_start, run_stop in flag_runs(flags, max(self.secret_min, 1), start):
-                yield max(run_start, run_stop - self.max_width), run_stop + 1
+                flags = secret_flags[shape.secret_table] = (
+                    text[start:stop].encode("ascii").translate(shape.secret_table))
+            for run_start, run_stop in flag_runs(flags, max(shape.secret_min, 1), start):
+                yield max(run_start, run_stop - shape.max_width), run_stop + 1
         else:
             yield start, stop + 1
 
@@ -155,7 +165,7 @@ class BarePlan:
     """The bare rules of one rule list, narrowest first, and the search over a text."""
 
     def __init__(self, rules: Sequence[Rule]) -> None:
-        self.rules = sorted((BareRule.of(r) for r in rules if not r.keywords), key=lambda b: b.min_width)
+        self.rules = sorted((BareRule(r) for r in rules if not r.keywords), key=lambda b: b.min_width)
         self.shortest = self.rules[0].min_width if self.rules else 0
 
     def matches(self, text: str) -> Iterator[tuple[Rule, re.Match[str]]]:
@@ -223,11 +233,11 @@ def _shape(regex: re.Pattern[str]) -> tuple[int, int | None, frozenset[str], fro
         body = list(rest[0][1][1])
         if len(body) != 1 or str(body[0][0]) != "IN":
             return None
-        refused_set = _class_chars(body[0][1], parsed.state.flags)
+        refused_set = _class_chars(body[0][1], int(parsed.state.flags))
         if refused_set is None:
             return None
         refused = refused_set
-    chars = _consumed_chars([secret], parsed.state.flags)
+    chars = _consumed_chars([secret], int(parsed.state.flags))
     if chars is None:
         return None
     low, high = _parser.SubPattern(parsed.state, [secret]).getwidth()
@@ -253,7 +263,7 @@ def _consumed_chars(items: list, flags: int) -> frozenset[str] | None:
                 return None
             found.update(inner)
         elif name == "SUBPATTERN":
-            inner = _consumed_chars(list(arg[3]), flags | arg[1])
+            inner = _consumed_chars(list(arg[3]), flags | int(arg[1]))
             if inner is None:
                 return None
             found.update(inner)
@@ -286,4 +296,9 @@ def _class_chars(members: list, flags: int) -> frozenset[str] | None:
 
 
 def _cased(char: str, flags: int) -> set[str]:
-    return {char, char.lower(), char.upper()} if flags & re.IGNORECASE else {char}
+    # `flags` is a plain int here (see _shape): enum arithmetic per character was most of
+    # the cost of reading a shape.
+    return {char, char.lower(), char.upper()} if flags & _IGNORECASE else {char}
+
+
+_IGNORECASE = int(re.IGNORECASE)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import errno
 import os
-import subprocess
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -66,6 +65,8 @@ def git_files(directory: str) -> list[str] | None:
 
     Paths are relative to `directory`. git's own quoting is avoided with -z.
     """
+    import subprocess  # here: a hook run names its files and never lists a tree
+
     try:
         proc = subprocess.run(
             ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard", "--deduplicate"],
