@@ -17,7 +17,7 @@ from keyguard.detect.bare import bare_plan
 from keyguard.filter.shapes import is_placeholder, is_plausible_token
 from keyguard.model import Confidence
 from keyguard.prefilter.keywords import Keywords
-from keyguard.read.documents import Segment
+from keyguard.read.documents import Segment, ascii_lower
 from keyguard.report.advice import behaviour
 from keyguard.rulepack.load import Provider, Rule, RuleSet
 
@@ -387,7 +387,7 @@ def find_tokens(
     """
     text = segment.text
     if lower is None:
-        lower = text.lower()
+        lower = ascii_lower(text)
     hits: list[Hit] = []
 
     anchored = _anchored_rules(rules, lower)
@@ -399,7 +399,7 @@ def find_tokens(
     if not matches:
         return hits
     index = LineIndex(text)
-    probe = ContextProbe(lower, index, segment.context.lower(), path.lower(), document_lower)
+    probe = ContextProbe(lower, index, ascii_lower(segment.context), path.lower(), document_lower)
     name_lower = path.replace("\\", "/").rsplit("/", 1)[-1].lower()
     lines = _LineFacts(text, lower, index)
     for rule, match in matches:

@@ -21,7 +21,7 @@ from keyguard.config import is_excluded as _config_excluded
 from keyguard.detect.tokens import Hit, find_tokens
 from keyguard.model import Finding, Location
 from keyguard.prefilter.keywords import Keywords
-from keyguard.read.documents import Document, Segment, read_document, segment_line
+from keyguard.read.documents import Document, Segment, ascii_lower, read_document, segment_line
 from keyguard.read.pyparse import file_scope
 from keyguard.report.advice import behaviour, is_fixable
 from keyguard.rulepack.load import Rule, RuleSet, load_ruleset
@@ -176,7 +176,7 @@ def scan_document(document: Document, engine: Engine) -> list[Finding]:
     if document.kind == "notebook":  # the JSON text, images and all: lowered only if needed
         document_lower = _lowered(document)
     else:
-        document_lower = document.raw_text.lower()
+        document_lower = ascii_lower(document.raw_text)
     for i, segment in enumerate(document.segments):
         # A notebook that is not JSON is read as one plain segment: lower it here.
         lower = document_lower if segment.text is document.raw_text and isinstance(document_lower, str) else None
@@ -225,7 +225,7 @@ def _lowered(document: Document) -> Callable[[], str]:
 
     def lowered() -> str:
         if not cache:
-            cache.append(document.raw_text.lower())
+            cache.append(ascii_lower(document.raw_text))
         return cache[0]
 
     return lowered

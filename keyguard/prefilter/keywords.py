@@ -28,7 +28,8 @@ class Keywords:
     `present(text)`: the words occurring in `text`, overlapping ones too (`Service` inside
     `QiskitRuntimeService`); the same set as `{w for w in words if w in text}`.
     `occurrences(text)`: (word, start) of every occurrence.
-    `any_in(data)`: whether any word occurs in `data` (bytes; words encoded as UTF-8).
+    `present_in_bytes(data)`: the same over bytes (words encoded as UTF-8).
+    `any_in(data)`: whether any word occurs in `data` (bytes).
     Matching is exact (case-sensitive): lower-case the text for case-insensitive words.
     """
 
@@ -54,16 +55,27 @@ class Keywords:
         for index, start, _ in self._text.find_matches_as_indexes(text, overlapping=True):
             yield words[index], start
 
+    def present_in_bytes(self, data: bytes) -> set[str]:
+        """The words occurring in `data` (bytes), overlapping ones too."""
+        if not self.words:
+            return set()
+        words = self.words
+        return {words[i] for i, _, _ in self._bytes_automaton().find_matches_as_indexes(data, overlapping=True)}
+
+    def _bytes_automaton(self) -> ahocorasick_rs.BytesAhoCorasick:
+        if self._bytes is None:
+            self._bytes = ahocorasick_rs.BytesAhoCorasick([w.encode() for w in self.words], implementation=_DFA)
+        return self._bytes
+
     def any_in(self, data: bytes) -> bool:
         if not self.words:
             return False
-        if self._bytes is None:
-            self._bytes = ahocorasick_rs.BytesAhoCorasick([w.encode() for w in self.words], implementation=_DFA)
+        automaton = self._bytes_automaton()
         view = memoryview(data)
         size = _FIRST_CHUNK
         while True:
             # Each prefix is searched from its start, so a word across a chunk edge is found.
-            if self._bytes.find_matches_as_indexes(view[:size]):
+            if automaton.find_matches_as_indexes(view[:size]):
                 return True
             if size >= len(data):
                 return False

