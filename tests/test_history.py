@@ -398,6 +398,41 @@ def test_missing_or_corrupt_object_is_named_and_the_scan_goes_on(tmp_path, monke
     assert [f.secret.reveal() for f in again.findings] == [kept]
 
 
+def test_the_diff_pass_goes_on_after_an_unreadable_blob(tmp_path, monkeypatch) -> None:
+    # git log -p stops at the first blob it cannot read; the pass starts again after that
+    # commit, so the older commits are still gated instead of all being scanned in full.
+    repo = small_repo(tmp_path)
+    fakes = FakeKeys("corrupt-early")
+    key = fakes.ionq_key()
+    repo.write("old.py", ionq_file(key))
+    repo.commit("a key, long ago")
+    for i in range(5):
+        repo.write(f"plain{i}.py", f"x = {i}\n")
+        repo.commit(f"plain {i}")
+    repo.write("lost.py", "y = 1\n")
+    repo.commit("newest: its blob goes bad")
+    blob = repo.git("rev-parse", "HEAD:lost.py")
+    loose = repo.path / ".git" / "objects" / blob[:2] / blob[2:]
+    loose.chmod(0o644)
+    loose.write_bytes(b"not zlib at all")
+    monkeypatch.chdir(repo.path)
+    result = scan_history(["."], "", Config(jobs=1))
+    assert [f.secret.reveal() for f in result.findings] == [key]
+    assert result.skipped["missing or corrupt object"] == 1
+    # Every blob is in HEAD here, so each is scanned; what the restart buys shows in the
+    # pass itself: the older commits' blobs were seen.
+    from keyguard.pipeline.scan import _engine
+    from keyguard.rulepack.load import load_ruleset
+    from keyguard.sources.history.gate import DiffGate
+    from keyguard.sources.history.git import Git
+
+    engine = _engine((), load_ruleset(()).select(None, None))
+    commits = repo.git("rev-list", "HEAD").split()
+    _, seen = DiffGate(Git.at("."), commits, [], engine).result()
+    older = {repo.git("rev-parse", f"HEAD:plain{i}.py") for i in range(5)}
+    assert older <= seen
+
+
 def fake_git(tmp_path: Path, version: str) -> str:
     """A directory whose `git` prints `version` (an old git cannot be installed here)."""
     bin_dir = tmp_path / "old-git"

@@ -42,6 +42,8 @@ _PYTHON_LIKE = (b".py", b".pyi", b".pyw", b".ipynb")
 _ADDED = re.compile(rb"^\+(.*)", re.M)
 _INDEX = re.compile(rb"^index ([0-9a-f]{40,64})\.\.([0-9a-f]{40,64})", re.M)
 _SECTION = b"\ndiff --git "
+_COMMIT = b"\x01"  # starts each commit's header (`--format=%x01%H`)
+_INDEX_NAME = re.compile(rb"[0-9a-f]{40}|[0-9a-f]{64}")
 _IGNORE_WORDS = (b"keyguard", b"allowlist")  # `# keyguard: ignore`, `pragma: allowlist`
 _REMOVED_IGNORE = re.compile(rb"^-.*(?:" + b"|".join(_IGNORE_WORDS) + rb")", re.M)
 
@@ -179,11 +181,24 @@ def _diff_pass(args: tuple[Git, list[str], list[str], Engine | None,
     # the same); a deleted blob was scanned where it was added.
     args = ["-p", "-U0", "--full-index", "--no-merges", "--diff-filter=AMT", "--no-renames",
             "--no-ext-diff", "--no-textconv", "--no-color", "--format=%x01%H", "--", *specs]
-    try:
-        for part in git.log_records(args, commits, _SECTION, chunk=1 << 20):
-            gate.section(part)
-    except GitError:
-        pass  # When git dies the last section may be cut short: its blob then stays unseen.
+    remaining = list(commits)
+    while remaining:
+        showing = None  # the commit whose header git printed last
+        try:
+            for part in git.log_records(args, remaining, _SECTION, chunk=1 << 20):
+                header = part.rfind(_COMMIT)
+                if header >= 0:
+                    name = part[header + 1: part.find(b"\n", header)]
+                    if _INDEX_NAME.fullmatch(name):  # not a \x01 byte inside file content
+                        showing = name.decode()
+                gate.section(part)
+            break
+        except GitError:
+            # git stops at the first object it cannot read (a missing or corrupt blob): go on
+            # after the commit it was showing. That commit's last section may be cut short,
+            # so its blobs stay unseen (scanned in full, or named as missing).
+            at = remaining.index(showing) if showing in remaining else 0
+            remaining = remaining[at + 1:]
     return gate.scan, gate.seen
 
 
