@@ -44,6 +44,7 @@ _INDEX = re.compile(rb"^index ([0-9a-f]{40,64})\.\.([0-9a-f]{40,64})", re.M)
 _SECTION = b"\ndiff --git "
 _COMMIT = b"\x01"  # starts each commit's header (`--format=%x01%H`)
 _INDEX_NAME = re.compile(rb"[0-9a-f]{40}|[0-9a-f]{64}")
+_PARTS_PER_WORKER = 8
 _IGNORE_WORDS = (b"keyguard", b"allowlist")  # `# keyguard: ignore`, `pragma: allowlist`
 _REMOVED_IGNORE = re.compile(rb"^-.*(?:" + b"|".join(_IGNORE_WORDS) + rb")", re.M)
 
@@ -217,7 +218,9 @@ class DiffGate:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            size = -(-len(commits) // workers)
+            # More parts than workers: commits differ wildly in diff size (a docs build adds
+            # megabytes), and a worker that finishes its part early takes the next one.
+            size = -(-len(commits) // (workers * _PARTS_PER_WORKER))
             chunks = [list(commits[i:i + size]) for i in range(0, len(commits), size)]
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             self._pool = ProcessPoolExecutor(max_workers=workers,

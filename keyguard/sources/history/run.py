@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from keyguard.config import Config
 from keyguard.config import is_excluded as config_excluded
 from keyguard.model import Finding, Location
-from keyguard.pipeline.scan import FileResult, ScanResult, _engine
+from keyguard.pipeline.scan import Engine, FileResult, ScanResult, _engine
 from keyguard.read.documents import NOTEBOOK_SUFFIXES, PYTHON_SUFFIXES
 from keyguard.rulepack.load import load_ruleset
 from keyguard.sources.history.attribute import first_sightings, history_finding
@@ -124,37 +124,27 @@ def scan_history(paths: Sequence[str], revisions: str, config: Config) -> Histor
         config.select, config.ignore))
     workers = default_workers(config.jobs)
     # The diff pass (git log -p, the longest step) runs in worker processes while this
-    # process reads the changes.
+    # process reads the changes and scans HEAD's blobs.
     gate = DiffGate(git, commits, specs, engine, workers=workers, extra=tuple(config.extend_rules))
     changes = _read_changes(git, shown, commits, specs, config, result)
     head_tree = _head_tree(git, specs)
-    gate_scan, gate_seen = gate.result()
 
     jobs: dict[tuple[str, str], Job] = {}
     for change, path in changes:
         jobs.setdefault((change.blob, kind_of(path)), Job(change.blob, path))
-    wanted = select({job.blob for job in jobs.values()}, gate_scan, gate_seen, head_tree.values())
-    result.gated_out = len({job.blob for job in jobs.values()} - wanted)
-
-    sizes = blob_sizes(git, wanted)
-    to_scan: list[Job] = []
     unreadable: dict[str, str] = {}
-    for job in jobs.values():
-        if job.blob not in wanted:
-            continue
-        size = sizes.get(job.blob, MISSING)
-        if size == MISSING:
-            unreadable.setdefault(job.blob, job.path)
-        elif size > config.max_file_size:
-            result.skip(f"larger than {config.max_file_size // (1024 * 1024)} MB")
-        else:
-            to_scan.append(job)
-
     results: dict[tuple[str, str], FileResult] = {}
-    for job, file_result in scan_blobs(git, to_scan, engine, tuple(config.extend_rules),
-                                       workers, sizes):
-        _count(result, job, file_result, unreadable)
-        results[(job.blob, kind_of(job.path))] = file_result
+    # HEAD's blobs are scanned whatever the gate says: scan them here while the diff pass
+    # runs in its workers (it leaves this process idle, and cores idle near its end).
+    head_blobs = set(head_tree.values())
+    in_head = {key for key, job in jobs.items() if job.blob in head_blobs}
+    _scan_jobs(git, [jobs[key] for key in in_head], engine, config, 1, result, results, unreadable)
+    gate_scan, gate_seen = gate.result()
+
+    wanted = select({job.blob for job in jobs.values()}, gate_scan, gate_seen, head_blobs)
+    result.gated_out = len({job.blob for job in jobs.values()} - wanted)
+    _scan_jobs(git, [job for key, job in jobs.items() if job.blob in wanted and key not in in_head],
+               engine, config, workers, result, results, unreadable)
     for blob, path in unreadable.items():
         result.skip("missing or corrupt object")
         result.notes.append((path, f"object {blob} is missing or corrupt: skipped, the scan "
@@ -179,6 +169,26 @@ def scan_history(paths: Sequence[str], revisions: str, config: Config) -> Histor
     result.findings.sort(key=_order)
     result.ignored.sort(key=lambda item: _order(item[0]))
     return result
+
+
+def _scan_jobs(git: Git, jobs: list[Job], engine: Engine, config: Config, workers: int,
+               result: HistoryResult, results: dict[tuple[str, str], FileResult],
+               unreadable: dict[str, str]) -> None:
+    """Scan `jobs` (oversized and missing blobs are counted, not read) into `results`."""
+    sizes = blob_sizes(git, {job.blob for job in jobs})
+    to_scan: list[Job] = []
+    for job in jobs:
+        size = sizes.get(job.blob, MISSING)
+        if size == MISSING:
+            unreadable.setdefault(job.blob, job.path)
+        elif size > config.max_file_size:
+            result.skip(f"larger than {config.max_file_size // (1024 * 1024)} MB")
+        else:
+            to_scan.append(job)
+    for job, file_result in scan_blobs(git, to_scan, engine, tuple(config.extend_rules),
+                                       workers, sizes):
+        _count(result, job, file_result, unreadable)
+        results[(job.blob, kind_of(job.path))] = file_result
 
 
 def _read_changes(git: Git, shown: _Paths, commits: list[str], specs: list[str],
@@ -260,10 +270,37 @@ def _with_path(location: Location, path: str) -> Location:
 
 
 def _refs(git: Git, commits: set[str]) -> dict[str, tuple[str, ...]]:
-    """Commit -> the refs (full names) whose history holds it."""
+    """Commit -> the refs (full names) whose history holds it, as `for-each-ref --contains`
+    says, for every commit at once: each ref is a bit, and one walk of the commit graph
+    (children before parents) passes each commit's bits to its parents. One `--contains`
+    per commit walked the history once per finding (0.6 s for 20 findings in 10,000 commits).
+    """
+    if not commits:
+        return {}
+    listing = git.run(["for-each-ref", "--format=%(refname)%00%(objecttype)%00%(objectname)"
+                       "%00%(*objecttype)%00%(*objectname)"], check=False).stdout
+    names: list[str] = []
+    tips: dict[str, int] = {}
+    for line in listing.splitlines():
+        fields = line.split(b"\0")
+        if len(fields) != 5 or fields[0] == b"refs/stash":
+            continue
+        kind, target = (fields[3], fields[4]) if fields[3] else (fields[1], fields[2])  # a tag: its object
+        if kind != b"commit":  # refs/replace/ to a blob, a tag of a tree: holds no commit
+            continue
+        tips[target.decode()] = tips.get(target.decode(), 0) | (1 << len(names))
+        names.append(fields[0].decode("utf-8", "replace"))
+    if not tips:
+        return {commit: () for commit in commits}
+    graph = git.run(["rev-list", "--topo-order", "--parents", "--stdin"],
+                    stdin="".join(f"{tip}\n" for tip in sorted(tips)).encode(), check=False)
+    pending: dict[str, int] = {}
     found: dict[str, tuple[str, ...]] = {}
-    for commit in sorted(commits):
-        proc = git.run(["for-each-ref", "--format=%(refname)", "--contains", commit], check=False)
-        names = proc.stdout.decode("utf-8", "replace").split()
-        found[commit] = tuple(sorted(n for n in names if n != "refs/stash"))
-    return found
+    for line in graph.stdout.decode().splitlines():
+        commit, *parents = line.split()
+        bits = pending.pop(commit, 0) | tips.get(commit, 0)
+        for parent in parents:
+            pending[parent] = pending.get(parent, 0) | bits
+        if commit in commits:
+            found[commit] = tuple(sorted(names[i] for i in range(len(names)) if bits >> i & 1))
+    return {commit: found.get(commit, ()) for commit in commits}
