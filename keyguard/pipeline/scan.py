@@ -98,7 +98,7 @@ class Engine:
         for provider in ruleset.providers.values():
             keywords.update(provider.keywords)
             # A file that names a credential file (`dwave.conf`) may hold what it holds.
-            keywords.update(cf.name.rsplit("/", 1)[-1].lower() for cf in provider.credential_files)
+            keywords.update(_credential_file_word(cf.name) for cf in provider.credential_files)
         for rule in token_rules:
             keywords.update(rule.keywords)
         # A call site's module is enough: a file calling it names every part of its path up
@@ -150,6 +150,14 @@ class Engine:
         keyword."""
         words = self._prefilter_words
         return words is None or words.any_in(lowered)
+
+
+def _credential_file_word(name: str) -> str:
+    """The prefilter word for a credential file: its name with its folder (`aws/credentials`,
+    `quantuminspire/config.json`), since a bare `credentials` or `config.json` is in every
+    other file; a name without a folder as it is (`dwave.conf`)."""
+    parts = name.lower().replace("\\", "/").split("/")
+    return "/".join(parts[-2:]).lstrip(".")
 
 
 def _without_superstrings(keywords: set[str]) -> tuple[str, ...]:
