@@ -377,6 +377,15 @@ def test_non_utf8_path_names(tmp_path, monkeypatch) -> None:
     assert key not in result.output
 
 
+def corrupt(repo: Repo, revision: str) -> tuple[str, Path]:
+    """Overwrite the loose object of `revision`'s blob with bytes git cannot inflate."""
+    blob = repo.git("rev-parse", revision)
+    loose = repo.path / ".git" / "objects" / blob[:2] / blob[2:]
+    loose.chmod(0o644)
+    loose.write_bytes(b"not zlib at all")
+    return blob, loose
+
+
 def test_missing_or_corrupt_object_is_named_and_the_scan_goes_on(tmp_path, monkeypatch) -> None:
     repo = small_repo(tmp_path)
     fakes = FakeKeys("corrupt")
@@ -384,10 +393,7 @@ def test_missing_or_corrupt_object_is_named_and_the_scan_goes_on(tmp_path, monke
     repo.write("kept.py", ionq_file(kept))
     repo.write("lost.py", ionq_file(lost))
     repo.commit("two files")
-    blob = repo.git("rev-parse", "HEAD:lost.py")
-    loose = repo.path / ".git" / "objects" / blob[:2] / blob[2:]
-    loose.chmod(0o644)
-    loose.write_bytes(b"not zlib at all")
+    blob, loose = corrupt(repo, "HEAD:lost.py")
     monkeypatch.chdir(repo.path)
     result = scan_history(["."], "", Config(jobs=1))
     assert [f.secret.reveal() for f in result.findings] == [kept]
@@ -411,10 +417,7 @@ def test_the_diff_pass_goes_on_after_an_unreadable_blob(tmp_path, monkeypatch) -
         repo.commit(f"plain {i}")
     repo.write("lost.py", "y = 1\n")
     repo.commit("newest: its blob goes bad")
-    blob = repo.git("rev-parse", "HEAD:lost.py")
-    loose = repo.path / ".git" / "objects" / blob[:2] / blob[2:]
-    loose.chmod(0o644)
-    loose.write_bytes(b"not zlib at all")
+    corrupt(repo, "HEAD:lost.py")
     monkeypatch.chdir(repo.path)
     result = scan_history(["."], "", Config(jobs=1))
     assert [f.secret.reveal() for f in result.findings] == [key]
