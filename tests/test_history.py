@@ -377,6 +377,20 @@ def test_non_utf8_path_names(tmp_path, monkeypatch) -> None:
     assert key not in result.output
 
 
+def test_refs_of_a_finding_include_tags_of_tags(tmp_path, monkeypatch) -> None:
+    repo = small_repo(tmp_path)
+    key = FakeKeys("nested-tag").ionq_key()
+    repo.write("q.py", ionq_file(key))
+    repo.commit("a key")
+    repo.git("tag", "-a", "inner", "-m", "inner")
+    repo.git("tag", "-a", "outer", "inner", "-m", "a tag of a tag")
+    repo.git("tag", "light")
+    monkeypatch.chdir(repo.path)
+    [finding] = scan_history(["."], "", Config(jobs=1)).findings
+    branch = repo.git("symbolic-ref", "HEAD")
+    assert finding.refs == tuple(sorted((branch, "refs/tags/inner", "refs/tags/light", "refs/tags/outer")))
+
+
 def corrupt(repo: Repo, revision: str) -> tuple[str, Path]:
     """Overwrite the loose object of `revision`'s blob with bytes git cannot inflate."""
     blob = repo.git("rev-parse", revision)

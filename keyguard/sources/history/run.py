@@ -281,15 +281,25 @@ def _refs(git: Git, commits: set[str]) -> dict[str, tuple[str, ...]]:
                        "%00%(*objecttype)%00%(*objectname)"], check=False).stdout
     names: list[str] = []
     tips: dict[str, int] = {}
+    nested: list[bytes] = []
     for line in listing.splitlines():
         fields = line.split(b"\0")
         if len(fields) != 5 or fields[0] == b"refs/stash":
             continue
         kind, target = (fields[3], fields[4]) if fields[3] else (fields[1], fields[2])  # a tag: its object
-        if kind != b"commit":  # refs/replace/ to a blob, a tag of a tree: holds no commit
-            continue
-        tips[target.decode()] = tips.get(target.decode(), 0) | (1 << len(names))
-        names.append(fields[0].decode("utf-8", "replace"))
+        if kind == b"tag":  # a tag of a tag: resolved below
+            nested.append(fields[0])
+        elif kind == b"commit":  # not refs/replace/ to a blob, nor a tag of a tree
+            tips[target.decode()] = tips.get(target.decode(), 0) | (1 << len(names))
+            names.append(fields[0].decode("utf-8", "replace"))
+    if nested:
+        peeled = git.run(["cat-file", "--batch-check=%(objectname) %(objecttype)"],
+                         stdin=b"".join(n + b"^{commit}\n" for n in nested), check=False)
+        for name, line in zip(nested, peeled.stdout.splitlines()):
+            target, _, kind = line.partition(b" ")
+            if kind == b"commit":
+                tips[target.decode()] = tips.get(target.decode(), 0) | (1 << len(names))
+                names.append(name.decode("utf-8", "replace"))
     if not tips:
         return {commit: () for commit in commits}
     graph = git.run(["rev-list", "--topo-order", "--parents", "--stdin"],
