@@ -135,13 +135,20 @@ def test_builtin_regexes_compile_on_first_use_and_user_packs_at_load(tmp_path):
 WORDS = st.lists(st.text(alphabet="abS_", min_size=1, max_size=4), min_size=1, max_size=6)
 
 
-@settings(max_examples=300)
+@settings(max_examples=600)
 @given(WORDS, st.text(alphabet="abS_ xé\U0001f600", max_size=80), st.integers(0, 200_000))
 def test_keyword_pass_finds_exactly_the_words_in_the_text(words, text, padding):
     from keyguard.prefilter.keywords import Keywords
 
     keywords = Keywords(words)
     assert keywords.present(text) == {w for w in words if w in text}
+    # Past 64 words another search runs (the SIMD prefilter's limit): the same answer.
+    many = Keywords([*words, *(f"q{i}q" for i in range(70))])
+    assert many.present(text) == {w for w in words if w in text}
+    encoded = text.encode()
+    assert keywords.present_in_bytes(encoded) == {w for w in words if w.encode() in encoded}
+    assert sorted(keywords.occurrences(text)) == sorted(
+        (w, i) for w in dict.fromkeys(words) for i in range(len(text)) if text.startswith(w, i))
     # Bytes: a word past the first chunk, and across a chunk edge, is found too.
     data = (b"-" * padding) + text.encode()
     assert keywords.any_in(data) == any(w.encode() in data for w in words)

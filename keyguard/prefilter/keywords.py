@@ -12,14 +12,21 @@ every position whose character starts some word) and pyahocorasick 0.74 s
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import ahocorasick_rs
 
-# A file's first keyword is usually near its top: search a growing prefix, so a long file
-# that passes costs a few KB, and one that fails costs at most ~1.15 passes.
-_FIRST_CHUNK = 1 << 16
+# A file's first keyword is usually near its top (its imports): search a growing prefix, so
+# a file that passes costs a few KB, and one that fails at most ~1.15 passes. (The library
+# has no "stop at the first match": each search lists every match in what it is given.)
+_FIRST_CHUNK = 1 << 12
 _GROWTH = 8
 _DFA = ahocorasick_rs.Implementation.DFA
+_LEFTMOST = ahocorasick_rs.MatchKind.LeftmostLongest
+# Past this many matches, a window search per match costs more than one overlapping pass.
+_FEW_MATCHES = 16
+# The SIMD prefilter (Teddy) takes at most 64 words; past that the leftmost pass is no faster.
+_SIMD_WORDS = 64
 
 
 class Keywords:
@@ -28,49 +35,90 @@ class Keywords:
     `present(text)`: the words occurring in `text`, overlapping ones too (`Service` inside
     `QiskitRuntimeService`); the same set as `{w for w in words if w in text}`.
     `occurrences(text)`: (word, start) of every occurrence.
-    `present_in_bytes(data)`: the same over bytes (words encoded as UTF-8).
+    `present_in_bytes(data)`: the same as `present` over bytes (words encoded as UTF-8).
     `any_in(data)`: whether any word occurs in `data` (bytes).
     Matching is exact (case-sensitive): lower-case the text for case-insensitive words.
+
+    `present` runs a leftmost-longest search, which the library speeds up with a SIMD
+    prefilter (7.5x faster than an overlapping search for the ten rule keywords on 59 MB of
+    quantum code and notebooks: 19 ms against 140 ms), then an overlapping search only
+    around each match, where a word overlapping or inside it can hide. The automata are
+    built on first use.
     """
 
     def __init__(self, words: Iterable[str]) -> None:
         self.words: tuple[str, ...] = tuple(dict.fromkeys(w for w in words if w))
-        # A DFA explicitly: the library's default picks an NFA from ~100 words on, 4x slower
-        # here (0.42 s against 0.11 s for the ~150 hints of the syntax-tree gate on 42 MB).
-        self._text = ahocorasick_rs.AhoCorasick(
-            list(self.words), store_patterns=True, implementation=_DFA) if self.words else None
-        self._bytes: ahocorasick_rs.BytesAhoCorasick | None = None
+        self._longest = max(map(len, self.words), default=0)
+        self._automata: dict[str, Any] = {}
+
+    def _automaton(self, kind: str) -> Any:
+        automaton = self._automata.get(kind)
+        if automaton is None:
+            words = list(self.words)
+            if kind == "text-leftmost":
+                automaton = ahocorasick_rs.AhoCorasick(words, matchkind=_LEFTMOST, store_patterns=True)
+            elif kind == "text-all":
+                # A DFA explicitly: the library's default picks an NFA from ~100 words on, 4x
+                # slower here (0.42 s against 0.11 s for the ~150 hints of the syntax-tree gate).
+                automaton = ahocorasick_rs.AhoCorasick(words, store_patterns=True, implementation=_DFA)
+            elif kind == "bytes-leftmost":
+                automaton = ahocorasick_rs.BytesAhoCorasick([w.encode() for w in words], matchkind=_LEFTMOST)
+            else:
+                automaton = ahocorasick_rs.BytesAhoCorasick([w.encode() for w in words], implementation=_DFA)
+            self._automata[kind] = automaton
+        return automaton
 
     def present(self, text: str) -> set[str]:
-        if self._text is None:
+        if not self.words:
             return set()
-        return set(self._text.find_matches_as_strings(text, overlapping=True))
+        if len(self.words) > _SIMD_WORDS:
+            return set(self._automaton("text-all").find_matches_as_strings(text, overlapping=True))
+        matches = self._automaton("text-leftmost").find_matches_as_indexes(text)
+        if not matches:
+            return set()
+        every = self._automaton("text-all")
+        if len(matches) > _FEW_MATCHES:  # frequent words: one overlapping pass is cheaper
+            return set(every.find_matches_as_strings(text, overlapping=True))
+        words = self.words
+        found = {words[i] for i, _, _ in matches}
+        reach = self._longest - 1
+        for _, start, end in matches:
+            # A word that starts inside this match (or at it: a shorter prefix) was skipped by
+            # the non-overlapping search; any such word lies within this window.
+            found.update(every.find_matches_as_strings(text[start: end + reach], overlapping=True))
+        return found
 
     def occurrences(self, text: str) -> Iterator[tuple[str, int]]:
         """(word, start) of every occurrence of every word, overlapping ones too, in order of
         their end; `start` counts characters."""
-        if self._text is None:
+        if not self.words:
             return
         words = self.words
-        for index, start, _ in self._text.find_matches_as_indexes(text, overlapping=True):
+        for index, start, _ in self._automaton("text-all").find_matches_as_indexes(text, overlapping=True):
             yield words[index], start
 
     def present_in_bytes(self, data: bytes) -> set[str]:
-        """The words occurring in `data` (bytes), overlapping ones too."""
         if not self.words:
             return set()
+        matches = self._automaton("bytes-leftmost").find_matches_as_indexes(data)
+        if not matches:
+            return set()
+        every = self._automaton("bytes-all")
         words = self.words
-        return {words[i] for i, _, _ in self._bytes_automaton().find_matches_as_indexes(data, overlapping=True)}
-
-    def _bytes_automaton(self) -> ahocorasick_rs.BytesAhoCorasick:
-        if self._bytes is None:
-            self._bytes = ahocorasick_rs.BytesAhoCorasick([w.encode() for w in self.words], implementation=_DFA)
-        return self._bytes
+        if len(matches) > _FEW_MATCHES:
+            return {words[i] for i, _, _ in every.find_matches_as_indexes(data, overlapping=True)}
+        found = {words[i] for i, _, _ in matches}
+        view = memoryview(data)
+        reach = len(max((w.encode() for w in words), key=len)) - 1
+        for _, start, end in matches:
+            found.update(words[i] for i, _, _ in
+                         every.find_matches_as_indexes(view[start: end + reach], overlapping=True))
+        return found
 
     def any_in(self, data: bytes) -> bool:
         if not self.words:
             return False
-        automaton = self._bytes_automaton()
+        automaton = self._automaton("bytes-leftmost")
         view = memoryview(data)
         size = _FIRST_CHUNK
         while True:
