@@ -29,7 +29,8 @@ from keyguard.read.documents import Document, Segment, read_document
 from keyguard.read.notebook import mask_ipython, read_notebook
 from keyguard.rulepack.fakes import FakeKeys
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+ROOT_DIR = Path(__file__).resolve().parents[1]
+SHARED = ROOT_DIR.parent / "shared"
 CORPUS = SHARED / "corpus"
 LABELED = CORPUS / "labeled"
 needs_corpus = pytest.mark.skipif(
@@ -606,3 +607,56 @@ def test_corpus_notebooks_read_and_parse(path: Path) -> None:
             assert segment.text.lstrip().startswith("%%"), segment.text[:40]
     for segment in doc.segments:
         assert "iVBORw0KGgo" not in segment.text  # no PNG data in any segment
+
+
+def _without_lines(doc: Document) -> tuple:
+    return (doc.kind, doc.notes, [(s.text, s.python, s.cell, s.part, s.output_index, s.context, s.tags)
+                                  for s in doc.segments])
+
+
+_ODD_NOTEBOOKS = [
+    '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code", '
+    '"metadata": {}, "source": ["x = 1\\n", 2], "outputs": []}]}',  # a list item that is not text
+    '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code", '
+    '"metadata": {}, "source": 7, "outputs": []}]}',
+    '{"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [{"cell_type": "code", '
+    '"metadata": {}, "source": [], "outputs": [{"output_type": "error", "ename": "E", '
+    '"evalue": ["a", "b"], "traceback": ["\\u001b[31mx\\u001b[0m", "y"]}]}]}',
+    '{"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [{"cells": '
+    '[{"cell_type": "code", "input": ["a = 1", "b = 2"], "outputs": [{"output_type": "pyout", '
+    '"text": ["1", "2"]}]}]}]}',
+    '{"nbformat": 4, "metadata": {}, "cells": [}',  # invalid JSON
+    '[1, 2]',
+]
+
+
+@pytest.mark.parametrize("path", [*corpus_notebooks(), *sorted((ROOT_DIR / "examples").glob("*.ipynb"))],
+                         ids=lambda p: p.name)
+def test_unlocated_read_gives_the_same_segments(path: Path) -> None:
+    # locate=False (json.loads, no raw lines) is what a scan reads first: the same segments.
+    data = path.read_bytes()
+    assert _without_lines(read_document(str(path), data, locate=False)) == _without_lines(
+        read_document(str(path), data))
+
+
+@pytest.mark.parametrize("text", _ODD_NOTEBOOKS)
+def test_unlocated_read_of_odd_notebooks(text: str) -> None:
+    data = text.encode()
+    located = read_document("odd.ipynb", data)
+    assert _without_lines(read_document("odd.ipynb", data, locate=False)) == _without_lines(located)
+
+
+def test_a_finding_in_an_unlocated_notebook_is_reported_at_its_raw_line(tmp_path: Path,
+                                                                        keys: FakeKeys) -> None:
+    from keyguard.config import Config
+    from keyguard.pipeline.scan import scan_paths
+
+    key = keys.ionq_key()
+    nb = new_notebook(cells=[new_markdown_cell("# title"), new_code_cell(
+        f'from qiskit_ionq import IonQProvider\n\nprovider = IonQProvider("{key}")')])
+    path = tmp_path / "n.ipynb"
+    path.write_text(nbformat.writes(nb), encoding="utf-8")
+    [finding] = scan_paths([str(path)], Config(jobs=1)).findings
+    raw = path.read_text(encoding="utf-8").split("\n")
+    assert key in raw[finding.location.raw_line - 1]
+    assert raw[finding.location.raw_line - 1].find(key) + 1 == finding.location.raw_column

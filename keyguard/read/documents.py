@@ -68,6 +68,9 @@ class Document:
     # Extra notebook state for the fixer (the parsed notebook); None for plain files. May be
     # given as a `Lazy`: it is then built on first access (see the `notebook` property below).
     notebook: object | None = None
+    # False for a notebook read without raw JSON lines (`read_document(locate=False)`): its
+    # segments then carry no file positions, so it can say what is found but not where.
+    located: bool = True
 
     def _raw_lines(self) -> list[str]:
         # Lines as git and GitHub count them: "\n" only (splitlines() also splits on \u2028).
@@ -183,14 +186,18 @@ def _lone_cr_as_newline(text: str) -> str:
     return _LONE_CR.sub("\n", text) if "\r" in text else text
 
 
-def read_document(path: str, data: bytes) -> Document:
-    """Build the Document for `path` from its bytes. Never raises for bad content."""
+def read_document(path: str, data: bytes, locate: bool = True) -> Document:
+    """Build the Document for `path` from its bytes. Never raises for bad content.
+
+    locate=False: a notebook's segments get no raw JSON lines (3x faster to read; the
+    segments are otherwise the same). A scan that finds something reads it again located.
+    """
     text, note = decode(data)
     kind = document_kind(path)
     if kind == "notebook":
         from keyguard.read.notebook import read_notebook  # nbformat is imported only for notebooks
 
-        doc = read_notebook(path, text)
+        doc = read_notebook(path, text, locate=locate)
     else:
         lines = _lone_cr_as_newline(text)
         segment = Segment(text=lines, python=lines) if kind == "python" else Segment(text=lines)
