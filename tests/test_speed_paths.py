@@ -133,6 +133,7 @@ def test_builtin_regexes_compile_on_first_use_and_user_packs_at_load(tmp_path):
 
 
 WORDS = st.lists(st.text(alphabet="abS_", min_size=1, max_size=4), min_size=1, max_size=6)
+_FILLER = [f"q{i}q" for i in range(1100)]
 
 
 @settings(max_examples=600)
@@ -145,6 +146,9 @@ def test_keyword_pass_finds_exactly_the_words_in_the_text(words, text, padding):
     # Past 64 words another search runs (the SIMD prefilter's limit): the same answer.
     many = Keywords([*words, *(f"q{i}q" for i in range(70))])
     assert many.present(text) == {w for w in words if w in text}
+    # Past 1,000 words (thousands of candidate values) the automaton is no longer a DFA.
+    assert sorted(Keywords([*words, *_FILLER]).occurrences(text)) == sorted(
+        (w, i) for w in dict.fromkeys(words) for i in range(len(text)) if text.startswith(w, i))
     encoded = text.encode()
     assert keywords.present_in_bytes(encoded) == {w for w in words if w.encode() in encoded}
     assert sorted(keywords.occurrences(text)) == sorted(

@@ -5,8 +5,8 @@ the call-site names that make a syntax-tree parse worthwhile and the key-shaped 
 whose assignments it looks at. The automaton is
 ahocorasick-rs (the Rust `aho-corasick` crate): on 42 MB of quantum code it finds the ~90
 call-site names in 0.12 s, where a trie-shaped `re` pattern took 1.45 s (sre tries a branch at
-every position whose character starts some word) and pyahocorasick 0.74 s
-(bench/packs_cost.py measures the prefilter).
+every position whose character starts some word) and pyahocorasick 0.74 s (timed on
+bench/peers.py's generated tree; bench/packs_cost.py measures what the packs' words cost).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ _LEFTMOST = ahocorasick_rs.MatchKind.LeftmostLongest
 _FEW_MATCHES = 16
 # The SIMD prefilter (Teddy) takes at most 64 words; past that the leftmost pass is no faster.
 _SIMD_WORDS = 64
+_DFA_WORDS = 1000
 
 
 class Keywords:
@@ -58,15 +59,19 @@ class Keywords:
             if kind == "text-leftmost":
                 automaton = ahocorasick_rs.AhoCorasick(words, matchkind=_LEFTMOST, store_patterns=True)
             elif kind == "text-all":
-                # A DFA explicitly: the library's default picks an NFA from ~100 words on, 4x
-                # slower here (0.42 s against 0.11 s for the ~150 hints of the syntax-tree gate).
-                automaton = ahocorasick_rs.AhoCorasick(words, store_patterns=True, implementation=_DFA)
+                automaton = ahocorasick_rs.AhoCorasick(words, store_patterns=True, implementation=self._full())
             elif kind == "bytes-leftmost":
                 automaton = ahocorasick_rs.BytesAhoCorasick([w.encode() for w in words], matchkind=_LEFTMOST)
             else:
-                automaton = ahocorasick_rs.BytesAhoCorasick([w.encode() for w in words], implementation=_DFA)
+                automaton = ahocorasick_rs.BytesAhoCorasick([w.encode() for w in words], implementation=self._full())
             self._automata[kind] = automaton
         return automaton
+
+    def _full(self) -> Any:
+        # A DFA for the packs' word lists: the library's default picks an NFA from ~100 words
+        # on, 4x slower here (0.42 s against 0.11 s for the ~150 hints of the syntax-tree
+        # gate). Not for thousands of candidate values: a DFA of 50,000 keys took 1.1 GB.
+        return _DFA if len(self.words) <= _DFA_WORDS else None
 
     def present(self, text: str) -> set[str]:
         if not self.words:
