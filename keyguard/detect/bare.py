@@ -23,7 +23,6 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Any
 
 from keyguard.rulepack.load import Rule
 
@@ -54,20 +53,12 @@ def min_width(rule: Rule) -> int:
 @lru_cache(maxsize=64)
 def _pattern_min_width(pattern: re.Pattern[str]) -> int:
     try:
-        _parser = _sre_parser()  # the stdlib's own regex parser; private, hence the fallback
+        from keyguard.rulepack.sre import parser as _parser
+
         width = _parser.parse(pattern.pattern, pattern.flags).getwidth()[0]
     except Exception:
         width = MIN_CANDIDATE
     return max(int(width), MIN_CANDIDATE)
-
-
-def _sre_parser() -> Any:
-    """The stdlib's regex parser module: `re._parser` (3.11+) or `sre_parse` (3.10)."""
-    try:
-        from re import _parser
-    except ImportError:  # pragma: no cover - Python 3.10
-        import sre_parse as _parser
-    return _parser
 
 
 def flag_runs(flags: bytes, length: int, offset: int = 0) -> Iterator[tuple[int, int]]:
@@ -222,7 +213,8 @@ def _shape(regex: re.Pattern[str]) -> tuple[int, int | None, frozenset[str], fro
     refuses) of a pattern shaped `[(?<!...)](?P<secret>...)[(?![...])]`; None for any other
     shape. Read from sre's parse; a construct we do not understand gives None."""
     try:
-        _parser = _sre_parser()
+        from keyguard.rulepack.sre import parser as _parser
+
         parsed = _parser.parse(regex.pattern, regex.flags)
     except Exception:
         return None

@@ -309,10 +309,8 @@ def _literal_prefix(pattern: str) -> str:
 
 
 def _parse_prefix(pattern: str) -> str:
-    try:
-        parser = re._parser  # type: ignore[attr-defined]  # 3.11+
-    except AttributeError:  # pragma: no cover - 3.10
-        import sre_parse as parser
+    from keyguard.rulepack.sre import parser
+
     try:
         parsed = parser.parse(pattern)
         secret_group = re.compile(pattern).groupindex.get("secret")

@@ -43,6 +43,7 @@ from keyguard.rulepack.fake_specs import (  # noqa: F401  (re-exported: the publ
     FakeSpec,
     parse_fake_specs,
 )
+from keyguard.rulepack.sre import ATOMIC_GROUP, REPEATS
 
 if TYPE_CHECKING:
     from keyguard.rulepack.load import Rule, RuleSet
@@ -221,7 +222,7 @@ def _is_mixed(value: str) -> bool:
 
 # -- regex -> random string (the stdlib's own regex parser, like gitleaks' regen) -------------
 def _secret_group(pattern: re.Pattern[str]) -> Any:
-    from re import _parser  # private but stable since 3.11 (sre_parse before)
+    from keyguard.rulepack.sre import parser as _parser
 
     tree = _parser.parse(pattern.pattern, pattern.flags)
     index = pattern.groupindex["secret"]
@@ -232,7 +233,7 @@ def _secret_group(pattern: re.Pattern[str]) -> Any:
 
 
 def _find_group(items: Any, index: int) -> Any:
-    from re import _constants as c
+    from keyguard.rulepack.sre import constants as c
 
     for op, av in items:
         if op is c.SUBPATTERN:
@@ -241,7 +242,7 @@ def _find_group(items: Any, index: int) -> Any:
             found = _find_group(av[3], index)
         elif op is c.BRANCH:
             found = next((f for f in (_find_group(b, index) for b in av[1]) if f is not None), None)
-        elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+        elif op in REPEATS:
             found = _find_group(av[2], index)
         elif op in (c.ASSERT, c.ASSERT_NOT):
             found = _find_group(av[1], index)
@@ -262,7 +263,7 @@ class _Regen:
         self.rng = rng
 
     def emit(self, items: Any) -> str:
-        from re import _constants as c
+        from keyguard.rulepack.sre import constants as c
 
         out: list[str] = []
         for op, av in items:
@@ -278,11 +279,11 @@ class _Regen:
                 out.append(self.emit(av[3]))
             elif op is c.BRANCH:
                 out.append(self.emit(self.rng.choice(av[1])))
-            elif op in (c.MAX_REPEAT, c.MIN_REPEAT, c.POSSESSIVE_REPEAT):
+            elif op in REPEATS:
                 low, high, body = av
                 high = low + 8 if high is c.MAXREPEAT else high
                 out.extend(self.emit(body) for _ in range(self.rng.randint(low, high)))
-            elif op is c.ATOMIC_GROUP:
+            elif op is ATOMIC_GROUP:
                 out.append(self.emit(av))
             elif op in (c.ASSERT, c.ASSERT_NOT, c.AT):
                 continue
@@ -291,7 +292,7 @@ class _Regen:
         return "".join(out)
 
     def _charset(self, items: Any) -> str:
-        from re import _constants as c
+        from keyguard.rulepack.sre import constants as c
 
         chars: set[str] = set()
         negate = False
