@@ -316,6 +316,9 @@ def installed(action, tmp_path_factory) -> tuple[Path, dict[str, dict]]:
     (tmp / "runner_temp").mkdir()
     _checkout_copy(tmp / "action")
     base_python = getattr(sys, "_base_executable", None) or sys.executable
+    if base_python == sys.executable and sys.prefix != sys.base_prefix:
+        # Python 3.10 in a venv names the venv's own interpreter there: take the base's.
+        base_python = str(Path(sys.base_prefix) / "bin" / Path(sys.executable).name)
     clean_env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
 
     def has_keyguard() -> bool:
