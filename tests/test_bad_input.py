@@ -240,3 +240,19 @@ def test_everything_at_once_in_a_real_process(project: Path) -> None:
     assert "Traceback" not in proc.stderr
     assert proc.stdout.startswith("good.py:1:")
     assert proc.returncode == 1
+
+
+def test_notebook_with_a_lone_surrogate_escape(tmp_path: Path) -> None:
+    # JSON may escape half a surrogate pair ("\ud800"); the decoded cell then holds a
+    # character UTF-8 cannot carry, which the keyword search must not choke on.
+    import json
+
+    key = FakeKeys("surrogate").ionq_key()
+    source = ["from qiskit_ionq import IonQProvider\n", "x = '\ud800'  # half a pair\n",
+              f'p = IonQProvider("{key}")\n']
+    nb = {"nbformat": 4, "nbformat_minor": 5, "metadata": {}, "cells": [
+        {"cell_type": "code", "metadata": {}, "execution_count": None, "outputs": [], "source": source}]}
+    (tmp_path / "n.ipynb").write_text(json.dumps(nb), encoding="ascii")  # ensure_ascii: \ud800
+    result = CliRunner().invoke(cli, ["scan", "--no-cache", "--format", "json", str(tmp_path / "n.ipynb")])
+    assert result.exit_code == 1, result.output
+    assert "KG101" in result.output and key not in result.output

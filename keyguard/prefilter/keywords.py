@@ -11,6 +11,7 @@ bench/peers.py's generated tree; bench/packs_cost.py measures what the packs' wo
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -28,6 +29,15 @@ _FEW_MATCHES = 16
 # The SIMD prefilter (Teddy) takes at most 64 words; past that the leftmost pass is no faster.
 _SIMD_WORDS = 64
 _DFA_WORDS = 1000
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _searchable(text: str) -> str:
+    """`text` with each lone surrogate (which UTF-8, the library's input, cannot carry) as
+    U+FFFD: the same length, so character offsets stay, and no word holds either character."""
+    return _SURROGATE.sub("\ufffd", text)
 
 
 class Keywords:
@@ -50,6 +60,7 @@ class Keywords:
     def __init__(self, words: Iterable[str]) -> None:
         self.words: tuple[str, ...] = tuple(dict.fromkeys(w for w in words if w))
         self._longest = max(map(len, self.words), default=0)
+        self._longest_bytes = max((len(w.encode()) for w in self.words), default=0)
         self._automata: dict[str, Any] = {}
 
     def _automaton(self, kind: str) -> Any:
@@ -74,6 +85,12 @@ class Keywords:
         return _DFA if len(self.words) <= _DFA_WORDS else None
 
     def present(self, text: str) -> set[str]:
+        try:
+            return self._present(text)
+        except UnicodeEncodeError:  # a lone surrogate (a notebook's "\ud800"): see _searchable
+            return self._present(_searchable(text))
+
+    def _present(self, text: str) -> set[str]:
         if not self.words:
             return set()
         if len(self.words) > _SIMD_WORDS:
@@ -98,8 +115,13 @@ class Keywords:
         their end; `start` counts characters."""
         if not self.words:
             return
+        automaton = self._automaton("text-all")
+        try:
+            matches = automaton.find_matches_as_indexes(text, overlapping=True)
+        except UnicodeEncodeError:
+            matches = automaton.find_matches_as_indexes(_searchable(text), overlapping=True)
         words = self.words
-        for index, start, _ in self._automaton("text-all").find_matches_as_indexes(text, overlapping=True):
+        for index, start, _ in matches:
             yield words[index], start
 
     def present_in_bytes(self, data: bytes) -> set[str]:
@@ -114,7 +136,7 @@ class Keywords:
             return {words[i] for i, _, _ in every.find_matches_as_indexes(data, overlapping=True)}
         found = {words[i] for i, _, _ in matches}
         view = memoryview(data)
-        reach = len(max((w.encode() for w in words), key=len)) - 1
+        reach = self._longest_bytes - 1
         for _, start, end in matches:
             found.update(words[i] for i, _, _ in
                          every.find_matches_as_indexes(view[start: end + reach], overlapping=True))
