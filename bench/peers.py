@@ -32,10 +32,11 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from history import measure
 
 from keyguard.rulepack.fakes import FakeKeys
 
@@ -63,15 +64,9 @@ def betterleaks_binary(venv: Path) -> str:
 
 
 def run_once(cmd: list[str], cwd: Path, env: dict[str, str] | None = None) -> tuple[float, float, int]:
-    """(seconds, peak RSS of the largest process in MB, exit code) of one run."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env or ENV, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(proc.pid, 0)
-    elapsed = time.perf_counter() - start
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    # ru_maxrss of wait4 is that process's own peak or its largest waited-for child's.
-    return elapsed, usage.ru_maxrss / 1024, proc.returncode
+    """(seconds, peak RSS of the largest process in MB, exit code) of one run (history.measure)."""
+    seconds, peak, code, _ = measure(cmd, cwd, env or ENV)
+    return seconds, peak, code
 
 
 def interleaved(commands: dict[str, tuple[list[str], dict[str, str] | None]], cwd: Path,
