@@ -440,14 +440,21 @@ def test_the_diff_pass_goes_on_after_an_unreadable_blob(tmp_path, monkeypatch) -
     # pass itself: the older commits' blobs were seen.
     from keyguard.pipeline.scan import _engine
     from keyguard.rulepack.load import load_ruleset
-    from keyguard.sources.history.gate import DiffGate
+    from keyguard.sources.history.commits import iter_changes
+    from keyguard.sources.history.diffpass import DiffGate
     from keyguard.sources.history.git import Git
 
     engine = _engine((), load_ruleset(()).select(None, None))
     commits = repo.git("rev-list", "HEAD").split()
-    _, seen = DiffGate(Git.at("."), commits, [], engine).result()
+    _, seen, changes = DiffGate(Git.at("."), commits, [], engine).result()
     older = {repo.git("rev-parse", f"HEAD:plain{i}.py") for i in range(5)}
     assert older <= seen
+    # Every commit's changes survive the cut, the commit git stopped in included.
+    expected = {}
+    for change in iter_changes(Git.at("."), commits, []):
+        expected.setdefault(change.commit, (change.date, []))[1].append(
+            (change.path, change.blob, change.mode))
+    assert changes == expected
 
 
 def fake_git(tmp_path: Path, version: str) -> str:

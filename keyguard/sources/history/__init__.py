@@ -1,7 +1,8 @@
 """Git history scanning (`keyguard scan --history`): one job per module.
 
 git (running git, versions, repository) · commits (rev-list, which blob each commit put at
-which path) · gate (which blobs can hold a new secret) · objects (cat-file streaming) ·
+which path) · diffpass (one `git log -p --raw` pass: diff sections and changes) · gate
+(which blobs can hold a new secret) · objects (cat-file streaming) ·
 blobscan (scan_bytes over distinct blobs) · attribute (first sighting per secret and path)
 · run (the pipeline).
 """

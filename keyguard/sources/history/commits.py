@@ -10,7 +10,7 @@ the key is then also at the new path, from the renaming commit on).
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from keyguard.sources.history.git import Git, GitError
@@ -46,12 +46,14 @@ def list_commits(git: Git, revisions: Sequence[str], pathspecs: Sequence[str]) -
     return proc.stdout.decode().split()
 
 
-def iter_changes(git: Git, commits: Sequence[str], pathspecs: Sequence[str]) -> Iterator[Change]:
-    """Each blob each of `commits` (in that order) introduced, streamed from `git log --raw`."""
+def iter_changes(git: Git, commits: Sequence[str], pathspecs: Sequence[str],
+                 only: str = "") -> Iterator[Change]:
+    """Each blob each of `commits` (in that order) introduced, streamed from `git log --raw`.
+    `only` is "" (every commit), "--merges" or "--no-merges"."""
     if not commits:
         return
     args = ["-z", "--raw", "-c", "--no-abbrev", "--no-renames", "--no-ext-diff", "--no-textconv",
-            "--format=%x01%H %aI %P", "--", *pathspecs]
+            *([only] if only else []), "--format=%x01%H %aI %P", "--", *pathspecs]
     for record in git.log_records(args, commits, b"\x01"):
         yield from _parse_record(record)
 
@@ -61,13 +63,16 @@ def _parse_record(record: bytes) -> Iterator[Change]:
     if not record.strip(b"\0\n"):
         return
     header, _, body = record.partition(b"\0")
+    tokens = body.lstrip(b"\n\0").split(b"\0")
+    yield from raw_changes(header, zip(tokens[::2], tokens[1::2]))
+
+
+def raw_changes(header: bytes, entries: Iterable[tuple[bytes, bytes]]) -> Iterator[Change]:
+    """The changes of one commit: `header` is its `%H %aI %P` line, `entries` its raw diff
+    entries as (":<modes> <blobs> <status>", path) pairs (`git log -z --raw [-c]`)."""
     fields = header.decode().split()
     commit, date, parents = fields[0], fields[1], fields[2:]
-    tokens = body.lstrip(b"\n\0").split(b"\0")
-    i = 0
-    while i + 1 < len(tokens):
-        meta, path = tokens[i], tokens[i + 1]
-        i += 2
+    for meta, path in entries:
         if not meta.startswith(b":"):
             continue
         parts = meta.lstrip(b":").split()

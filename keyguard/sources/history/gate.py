@@ -22,14 +22,13 @@ whose key shape was added earlier without it, and removed again before HEAD.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from keyguard.detect.bare import KEY_CHARS, BarePlan, bare_plan
 from keyguard.filter.shapes import is_placeholder, is_plausible_token
 from keyguard.prefilter.keywords import Keywords
 from keyguard.read.documents import Segment
-from keyguard.sources.history.git import Git, GitError
 
 if TYPE_CHECKING:
     from keyguard.pipeline.scan import Engine
@@ -40,11 +39,6 @@ if TYPE_CHECKING:
 LONG_RUN = 1024
 _PYTHON_LIKE = (b".py", b".pyi", b".pyw", b".ipynb")
 _ADDED = re.compile(rb"^\+(.*)", re.M)
-_INDEX = re.compile(rb"^index ([0-9a-f]{40,64})\.\.([0-9a-f]{40,64})", re.M)
-_SECTION = b"\ndiff --git "
-_COMMIT = b"\x01"  # starts each commit's header (`--format=%x01%H`)
-_INDEX_NAME = re.compile(rb"[0-9a-f]{40}|[0-9a-f]{64}")
-_PARTS_PER_WORKER = 8
 _IGNORE_WORDS = (b"keyguard", b"allowlist")  # `# keyguard: ignore`, `pragma: allowlist`
 _REMOVED_IGNORE = re.compile(rb"^-.*(?:" + b"|".join(_IGNORE_WORDS) + rb")", re.M)
 
@@ -170,90 +164,7 @@ class Gate:
                 self.scan.add(blob)
 
 
-def _diff_pass(args: tuple[Git, list[str], list[str], Engine | None,
-                            tuple[tuple[str, ...], frozenset[str]]]) -> tuple[set[str], set[str]]:
-    git, commits, specs, engine, engine_key = args
-    if engine is None:  # in a worker process: the same engine, rebuilt from its key
-        from keyguard.pipeline.scan import _engine
-
-        engine = _engine(*engine_key)
-    gate = Gate(engine)
-    # Deletions are left out (--diff-filter): a removed line adds no key (betterleaks does
-    # the same); a deleted blob was scanned where it was added.
-    args = ["-p", "-U0", "--full-index", "--no-merges", "--diff-filter=AMT", "--no-renames",
-            "--no-ext-diff", "--no-textconv", "--no-color", "--format=%x01%H", "--", *specs]
-    remaining = list(commits)
-    while remaining:
-        showing = None  # the commit whose header git printed last
-        try:
-            for part in git.log_records(args, remaining, _SECTION, chunk=1 << 20):
-                header = part.rfind(_COMMIT)
-                if header >= 0:
-                    name = part[header + 1: part.find(b"\n", header)]
-                    if _INDEX_NAME.fullmatch(name):  # not a \x01 byte inside file content
-                        showing = name.decode()
-                gate.section(part)
-            break
-        except GitError:
-            # git stops at the first object it cannot read (a missing or corrupt blob): go on
-            # after the commit it was showing. That commit's last section may be cut short,
-            # so its blobs stay unseen (scanned in full, or named as missing).
-            at = remaining.index(showing) if showing in remaining else 0
-            remaining = remaining[at + 1:]
-    return gate.scan, gate.seen
-
-
-
-class DiffGate:
-    """The diff pass, started at construction: with `workers` > 1 the commits are split into
-    that many `git log -p` passes in worker processes (forked now, from the calling thread),
-    so the caller can do other work before `result()`."""
-
-    def __init__(self, git: Git, commits: Sequence[str], specs: Sequence[str], engine: Engine,
-                 *, workers: int = 1, extra: tuple[str, ...] = ()) -> None:
-        self._args = (git, list(commits), list(specs), engine, (extra, engine.selected))
-        self._pool = None
-        self._futures: list = []
-        if commits and workers > 1 and len(commits) >= 200:
-            import multiprocessing
-            from concurrent.futures import ProcessPoolExecutor
-
-            # More parts than workers: commits differ wildly in diff size (a docs build adds
-            # megabytes), and a worker that finishes its part early takes the next one.
-            size = -(-len(commits) // (workers * _PARTS_PER_WORKER))
-            chunks = [list(commits[i:i + size]) for i in range(0, len(commits), size)]
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            self._pool = ProcessPoolExecutor(max_workers=workers,
-                                             mp_context=multiprocessing.get_context(method))
-            self._futures = [
-                self._pool.submit(_diff_pass, (git, chunk, list(specs), None, (extra, engine.selected)))
-                for chunk in chunks]
-
-    def result(self) -> tuple[set[str], set[str]]:
-        """(blobs whose added lines may hold something new, blobs the pass showed as text)."""
-        if self._pool is None:
-            return _diff_pass(self._args) if self._args[1] else (set(), set())
-        scan: set[str] = set()
-        seen: set[str] = set()
-        try:
-            for future in self._futures:
-                part_scan, part_seen = future.result()
-                scan |= part_scan
-                seen |= part_seen
-        finally:
-            self._pool.shutdown()
-        return scan, seen
-
-
 def select(blobs: set[str], scan: set[str], seen: set[str], always: Iterable[str] = ()) -> set[str]:
     """The blobs to scan: those the gate passed, those the diff pass never showed (merge
     resolutions, binary files, a pass cut short) and `always` (HEAD's blobs)."""
     return (blobs & scan) | (blobs - seen) | (blobs & set(always))
-
-
-def gated_blobs(git: Git, commits: Sequence[str], specs: Sequence[str], blobs: set[str],
-                engine: Engine, always: Iterable[str] = (), *, workers: int = 1,
-                extra: tuple[str, ...] = ()) -> set[str]:
-    """`diff_gate` then `select`: the subset of `blobs` to scan."""
-    scan, seen = DiffGate(git, commits, specs, engine, workers=workers, extra=extra).result()
-    return select(blobs, scan, seen, always)

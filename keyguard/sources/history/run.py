@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import shlex
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from keyguard.config import Config
@@ -22,8 +22,9 @@ from keyguard.read.documents import NOTEBOOK_SUFFIXES, PYTHON_SUFFIXES
 from keyguard.rulepack.load import load_ruleset
 from keyguard.sources.history.attribute import first_sightings, history_finding
 from keyguard.sources.history.blobscan import Job, default_workers, scan_blob, scan_blobs
-from keyguard.sources.history.commits import SUBMODULE_MODE, Change, iter_changes, list_commits
-from keyguard.sources.history.gate import DiffGate, select
+from keyguard.sources.history.commits import SUBMODULE_MODE, Change, list_commits
+from keyguard.sources.history.diffpass import DiffGate, merge_changes, ordered_changes
+from keyguard.sources.history.gate import select
 from keyguard.sources.history.git import Git, GitError
 from keyguard.sources.history.objects import MISSING, blob_sizes, read_blobs
 
@@ -123,27 +124,33 @@ def scan_history(paths: Sequence[str], revisions: str, config: Config) -> Histor
     engine = _engine(tuple(config.extend_rules), load_ruleset(tuple(config.extend_rules)).select(
         config.select, config.ignore))
     workers = default_workers(config.jobs)
-    # The diff pass (git log -p, the longest step) runs in worker processes while this
-    # process reads the changes and scans HEAD's blobs.
+    # The combined pass (git log -p --raw, the longest step) runs in worker processes while
+    # this process reads the merges' resolutions and scans HEAD's blobs.
     gate = DiffGate(git, commits, specs, engine, workers=workers, extra=tuple(config.extend_rules))
-    changes = _read_changes(git, shown, commits, specs, config, result)
+    merges = merge_changes(git, commits, specs)
     head_tree = _head_tree(git, specs)
+    head_blobs = set(head_tree.values())
+    unreadable: dict[str, str] = {}
+    results: dict[tuple[str, str], FileResult] = {}
+    early: dict[tuple[str, str], Job] = {}
+    if words == [ALL_REFS]:
+        # Every blob of HEAD is then in some selected commit, and HEAD's blobs are scanned
+        # whatever the gate says: scan them here while the pass runs in its workers (it
+        # leaves this process idle, and cores idle near its end).
+        for raw, blob in head_tree.items():
+            path = shown.display(raw)
+            if not (config.exclude and config_excluded(path, config)):
+                early.setdefault((blob, kind_of(path)), Job(blob, path))
+        _scan_jobs(git, list(early.values()), engine, config, 1, result, results, unreadable)
+    gate_scan, gate_seen, pass_changes = gate.result()
+    changes = _changes(ordered_changes(commits, pass_changes, merges), shown, config, result)
 
     jobs: dict[tuple[str, str], Job] = {}
     for change, path in changes:
         jobs.setdefault((change.blob, kind_of(path)), Job(change.blob, path))
-    unreadable: dict[str, str] = {}
-    results: dict[tuple[str, str], FileResult] = {}
-    # HEAD's blobs are scanned whatever the gate says: scan them here while the diff pass
-    # runs in its workers (it leaves this process idle, and cores idle near its end).
-    head_blobs = set(head_tree.values())
-    in_head = {key for key, job in jobs.items() if job.blob in head_blobs}
-    _scan_jobs(git, [jobs[key] for key in in_head], engine, config, 1, result, results, unreadable)
-    gate_scan, gate_seen = gate.result()
-
     wanted = select({job.blob for job in jobs.values()}, gate_scan, gate_seen, head_blobs)
     result.gated_out = len({job.blob for job in jobs.values()} - wanted)
-    _scan_jobs(git, [job for key, job in jobs.items() if job.blob in wanted and key not in in_head],
+    _scan_jobs(git, [job for key, job in jobs.items() if job.blob in wanted and key not in early],
                engine, config, workers, result, results, unreadable)
     for blob, path in unreadable.items():
         result.skip("missing or corrupt object")
@@ -191,13 +198,13 @@ def _scan_jobs(git: Git, jobs: list[Job], engine: Engine, config: Config, worker
         results[(job.blob, kind_of(job.path))] = file_result
 
 
-def _read_changes(git: Git, shown: _Paths, commits: list[str], specs: list[str],
-                  config: Config, result: HistoryResult) -> list[tuple[Change, str]]:
+def _changes(ordered: Iterable[Change], shown: _Paths, config: Config, result: HistoryResult
+             ) -> list[tuple[Change, str]]:
     """(change, display path) of every blob the commits put somewhere; submodules and
     excluded paths are counted, symbolic links dropped."""
     changes: list[tuple[Change, str]] = []
     submodules: set[str] = set()
-    for change in iter_changes(git, commits, specs):
+    for change in ordered:
         if change.mode == SUBMODULE_MODE:
             submodules.add(shown.display(change.path))
             continue
