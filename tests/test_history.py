@@ -446,7 +446,7 @@ def test_the_diff_pass_goes_on_after_an_unreadable_blob(tmp_path, monkeypatch) -
 
     engine = _engine((), load_ruleset(()).select(None, None))
     commits = repo.git("rev-list", "HEAD").split()
-    _, seen, changes = DiffGate(Git.at("."), commits, [], engine).result()
+    _, seen, changes, _ = DiffGate(Git.at("."), commits, [], engine).result()
     older = {repo.git("rev-parse", f"HEAD:plain{i}.py") for i in range(5)}
     assert older <= seen
     # Every commit's changes survive the cut, the commit git stopped in included.

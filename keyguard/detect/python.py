@@ -175,7 +175,7 @@ class PythonDetector:
             k for a in ruleset.assignments if a.literal for k in a.keywords
         )
         # Every hint `wants` looks for, found in one pass over the text.
-        self._hints = Keywords([*self.gates_by_name, *self.env_providers, *self.literal_keywords])
+        self.hint_words = Keywords([*self.gates_by_name, *self.env_providers, *self.literal_keywords])
 
     def wants(self, segments: Sequence[Segment], lower: str | None = None) -> bool:
         """Whether a parse can find anything the token detector cannot.
@@ -191,7 +191,7 @@ class PythonDetector:
         # One Aho-Corasick pass finds the call-site names, environment variable names and
         # assignment keywords present (one `in` per word cost a pass each: 50 providers'
         # names doubled the gate's time).
-        hints = self._hints.present(text)
+        hints = self.hint_words.present(text)
         if not hints:
             return False
         for name in hints.intersection(self.gates_by_name):

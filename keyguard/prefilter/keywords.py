@@ -47,7 +47,8 @@ class Keywords:
     `QiskitRuntimeService`); the same set as `{w for w in words if w in text}`.
     `occurrences(text)`: (word, start) of every occurrence.
     `present_in_bytes(data)`: the same as `present` over bytes (words encoded as UTF-8).
-    `any_in(data)`: whether any word occurs in `data` (bytes).
+    `any_in(data)`: whether any word occurs in `data` (bytes); `any_in_range` the same for
+    a slice, `starts_in_bytes` where matches start (see there).
     Matching is exact (case-sensitive): lower-case the text for case-insensitive words.
 
     `present` runs a leftmost-longest search, which the library speeds up with a SIMD
@@ -141,6 +142,20 @@ class Keywords:
             found.update(words[i] for i, _, _ in
                          every.find_matches_as_indexes(view[start: end + reach], overlapping=True))
         return found
+
+    def starts_in_bytes(self, data: bytes) -> list[int]:
+        """Start offsets, ascending, of a leftmost-longest (non-overlapping) set of matches:
+        every occurrence of every word overlaps one of them, so a range no word can cross
+        (between two newlines, when no word holds one) holds a word iff a match starts in it."""
+        if not self.words:
+            return []
+        return [start for _, start, _ in self._automaton("bytes-leftmost").find_matches_as_indexes(data)]
+
+    def any_in_range(self, data: bytes, start: int, end: int) -> bool:
+        """Whether any word occurs within data[start:end] (no copy is made)."""
+        if not self.words:
+            return False
+        return bool(self._automaton("bytes-leftmost").find_matches_as_indexes(memoryview(data)[start:end]))
 
     def any_in(self, data: bytes) -> bool:
         if not self.words:

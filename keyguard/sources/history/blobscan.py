@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from keyguard.pipeline.scan import POOL_MIN_FILES, Engine, FileResult, _engine, scan_bytes
 from keyguard.sources.history.git import Git
-from keyguard.sources.history.objects import read_blobs
+from keyguard.sources.history.objects import MISSING, blob_sizes, read_blobs
 
 LFS_POINTER = b"version https://git-lfs.github.com/spec/"
 LFS_REASON = "Git LFS pointer (the content is not in git)"
@@ -77,6 +77,23 @@ def scan_blobs(git: Git, jobs: Sequence[Job], engine: Engine, extra: tuple[str, 
                              mp_context=multiprocessing.get_context(method)) as pool:
         for batch in pool.map(_worker, tasks):
             yield from batch
+
+
+def scan_jobs(git: Git, jobs: Sequence[Job], engine: Engine, extra: tuple[str, ...],
+              workers: int, max_size: int) -> Iterator[tuple[Job, FileResult]]:
+    """(job, result) for every job: blobs git cannot read come back skipped as UNREADABLE
+    and blobs over `max_size` bytes as too large, without being read."""
+    sizes = blob_sizes(git, {job.blob for job in jobs})
+    to_scan: list[Job] = []
+    for job in jobs:
+        size = sizes.get(job.blob, MISSING)
+        if size == MISSING:
+            yield job, FileResult(job.path, skipped=UNREADABLE)
+        elif size > max_size:
+            yield job, FileResult(job.path, skipped=f"larger than {max_size // (1024 * 1024)} MB")
+        else:
+            to_scan.append(job)
+    yield from scan_blobs(git, to_scan, engine, extra, workers, sizes)
 
 
 def default_workers(jobs: int | None) -> int:

@@ -11,20 +11,22 @@ the key is then also at the new path, from the renaming commit on).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from keyguard.sources.history.git import Git, GitError
 
 SUBMODULE_MODE = b"160000"
+SYMLINK_MODE = b"120000"
 NULL_SHA = "0" * 40
+_NULL = NULL_SHA.encode()
 
 
-@dataclass(frozen=True)
-class Change:
+class Change(NamedTuple):
     """Commit `commit` (authored at `date`, ISO 8601) put blob `blob` at `path` (raw bytes).
 
     `mode` is git's file mode ("100644", "120000" symlink, "160000" submodule); `merge` says
-    the commit is a merge and the blob is its resolution (differs from every parent).
+    the commit is a merge and the blob is its resolution (differs from every parent). A
+    named tuple: a history has one per file version, and these are built ~4x faster.
     """
 
     commit: str
@@ -63,15 +65,17 @@ def _parse_record(record: bytes) -> Iterator[Change]:
     if not record.strip(b"\0\n"):
         return
     header, _, body = record.partition(b"\0")
-    tokens = body.lstrip(b"\n\0").split(b"\0")
-    yield from raw_changes(header, zip(tokens[::2], tokens[1::2]))
-
-
-def raw_changes(header: bytes, entries: Iterable[tuple[bytes, bytes]]) -> Iterator[Change]:
-    """The changes of one commit: `header` is its `%H %aI %P` line, `entries` its raw diff
-    entries as (":<modes> <blobs> <status>", path) pairs (`git log -z --raw [-c]`)."""
     fields = header.decode().split()
-    commit, date, parents = fields[0], fields[1], fields[2:]
+    commit, date, merge = fields[0], fields[1], len(fields) > 3
+    tokens = body.lstrip(b"\n\0").split(b"\0")
+    for path, blob, mode in raw_rows(zip(tokens[::2], tokens[1::2])):
+        yield Change(commit, date, path, blob, mode, merge)
+
+
+def raw_rows(entries: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, str, bytes]]:
+    """(path, blob, mode) of each blob one commit put at a path, from its raw diff entries
+    given as (":<modes> <blobs> <status>", path) pairs (`git log -z --raw [-c]`)."""
+    rows = []
     for meta, path in entries:
         if not meta.startswith(b":"):
             continue
@@ -79,7 +83,7 @@ def raw_changes(header: bytes, entries: Iterable[tuple[bytes, bytes]]) -> Iterat
         n = (len(parts) - 1) // 2  # modes (parents + result), then as many blob names, status
         if n < 2:
             continue
-        mode, blob = parts[n - 1], parts[2 * n - 1].decode()
-        if blob == NULL_SHA:  # deleted in this commit
-            continue
-        yield Change(commit, date, path, blob, mode, merge=len(parents) > 1)
+        blob = parts[2 * n - 1]
+        if blob != _NULL:  # not deleted in this commit
+            rows.append((path, blob.decode(), parts[n - 1]))
+    return rows

@@ -7,9 +7,9 @@ Per commit the stream (`-z --raw -p --format=%x01%H %aI %P`) holds
     (":" <modes> " " <blobs> " " <status> "\\0" <path> "\\0")...   raw entries
     "\\0diff --git " <first section> ("\\ndiff --git " <section>)...
 
-It is read in parts cut at "\\ndiff --git " (memory holds one file's diff at a time), so a
-commit's header and raw entries sit at the end of the part that holds the previous commit's
-last section, followed by the commit's first section. A header is only recognised at the
+It is read in blocks of about a megabyte cut before a "\\ndiff --git " (git.log_blocks), so
+every block holds whole sections and headers, and the gate tests a block's sections together
+(one search per block for what can make a section pass). A header is only recognised at the
 start of the stream or of a line, where diff content cannot put a "\\x01" (each patch line
 starts with "+", "-", " ", "@" or "\\\\").
 
@@ -20,15 +20,16 @@ with `git log --raw -c --merges`, which needs no blob contents.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from keyguard.sources.history.commits import Change, iter_changes, raw_changes
+from keyguard.sources.history.commits import Change, iter_changes, raw_rows
 from keyguard.sources.history.gate import Gate
 from keyguard.sources.history.git import Git, GitError
 
 if TYPE_CHECKING:
-    from keyguard.pipeline.scan import Engine
+    from keyguard.pipeline.scan import Engine, FileResult
+    from keyguard.sources.history.blobscan import Job
 
 _SECTION = b"\ndiff --git "
 _FIRST_SECTION = b"\0diff --git "
@@ -37,67 +38,67 @@ _PARTS_PER_WORKER = 8
 
 # commit -> its changes as (path, blob, mode) with the commit's author date
 Changes = dict[str, tuple[str, list[tuple[bytes, str, bytes]]]]
-PassResult = tuple[set[str], set[str], Changes]
-
-
-def _headers(part: bytes, start: int) -> list[re.Match[bytes]]:
-    """The commit headers in `part` at or after `start`, each at a line start."""
-    found = []
-    at = 0 if part.startswith(b"\x01") and start == 0 else part.find(b"\n\x01", start)
-    while at >= 0:
-        begin = at if part[at] == 1 else at + 1
-        match = _HEADER.match(part, begin)
-        if match:
-            found.append(match)
-        at = part.find(b"\n\x01", begin + 1)
-    return found
+Scanned = list[tuple["Job", "FileResult"]]
+PassResult = tuple[set[str], set[str], Changes, Scanned]
+# Called in the process that ran a part of the pass, with (git, engine, the part's changes,
+# the blobs its gate passed, the blobs it showed as text): the scans that part can do now.
+PartScan = Callable[[Git, "Engine", Changes, set[str], set[str]], Scanned]
 
 
 class _Stream:
-    """Feeds the parts of one `git log` run to the gate and collects the changes."""
+    """Feeds the blocks of one `git log` run to the gate and collects the changes."""
 
     def __init__(self, gate: Gate, changes: Changes) -> None:
         self.gate = gate
         self.changes = changes
         self.showing: str | None = None  # the commit whose header was read last
 
-    def part(self, part: bytes) -> None:
-        headers = _headers(part, 0)
-        if not headers:
-            self.gate.section(part)
-            return
-        if headers[0].start() > 0:  # the previous commit's last section
-            self.gate.section(part[:headers[0].start()])
-        for i, header in enumerate(headers):
-            end = headers[i + 1].start() if i + 1 < len(headers) else len(part)
-            at = self._raw_entries(part, header, end)
-            if part.startswith(_FIRST_SECTION, at):
-                self.gate.section(part[at + len(_FIRST_SECTION):end])
+    def block(self, block: bytes) -> None:
+        """Whole records: commit headers with their raw entries, and diff sections. A block
+        starts at the stream's start or at a "\\ndiff --git " and ends before the next one."""
+        marks: list[tuple[int, int]] = []  # (where a section starts, where its text begins)
+        at = block.find(_SECTION)
+        while at >= 0:
+            marks.append((at, at + len(_SECTION)))
+            at = block.find(_SECTION, at + 1)
+        at = 0 if block.startswith(b"\x01") else block.find(b"\n\x01")
+        while at >= 0:
+            begin = at if block[at] == 1 else at + 1
+            header = _HEADER.match(block, begin)
+            if header:
+                raw_end = self._raw_entries(block, header)
+                marks.append((begin, -1))  # a header ends the section before it
+                if block.startswith(_FIRST_SECTION, raw_end):
+                    marks.append((raw_end, raw_end + len(_FIRST_SECTION)))
+            at = block.find(b"\n\x01", begin + 1)
+        marks.sort()
+        sections = [(text, marks[i + 1][0] if i + 1 < len(marks) else len(block))
+                    for i, (_, text) in enumerate(marks) if text >= 0]
+        self.gate.block(block, sections)
 
-    def _raw_entries(self, part: bytes, header: re.Match[bytes], end: int) -> int:
+    def _raw_entries(self, block: bytes, header: re.Match[bytes]) -> int:
         """Record the commit's raw entries; the offset just after them."""
         line = header.group(0)[1:-1]
         at = header.end()
-        if part.startswith(b"\n", at):
+        if block.startswith(b"\n", at):
             at += 1
         entries: list[tuple[bytes, bytes]] = []
-        while part.startswith(b":", at):
-            meta_end = part.find(b"\0", at, end)
-            path_end = part.find(b"\0", meta_end + 1, end) if meta_end >= 0 else -1
+        while block.startswith(b":", at):
+            meta_end = block.find(b"\0", at)
+            path_end = block.find(b"\0", meta_end + 1) if meta_end >= 0 else -1
             if path_end < 0:
                 break
-            entries.append((part[at:meta_end], part[meta_end + 1:path_end]))
+            entries.append((block[at:meta_end], block[meta_end + 1:path_end]))
             at = path_end + 1
         commit = header.group(1).decode()
-        date = line.split(b" ", 2)[1].decode()
-        self.changes[commit] = (date, [(c.path, c.blob, c.mode) for c in raw_changes(line, entries)])
+        self.changes[commit] = (line.split(b" ", 2)[1].decode(), raw_rows(entries))
         self.showing = commit
         return at
 
 
 def _diff_pass(args: tuple[Git, list[str], list[str], Engine | None,
-                            tuple[tuple[str, ...], frozenset[str]]]) -> PassResult:
-    git, commits, specs, engine, engine_key = args
+                            tuple[tuple[str, ...], frozenset[str]], PartScan | None]) -> PassResult:
+    git, commits, specs, engine, engine_key, part_scan = args
     if engine is None:  # in a worker process: the same engine, rebuilt from its key
         from keyguard.pipeline.scan import _engine
 
@@ -115,8 +116,8 @@ def _diff_pass(args: tuple[Git, list[str], list[str], Engine | None,
     while remaining:
         stream.showing = None
         try:
-            for part in git.log_records(log, remaining, _SECTION, chunk=1 << 20):
-                stream.part(part)
+            for block in git.log_blocks(log, remaining, _SECTION):
+                stream.block(block)
             break
         except GitError:
             # git stops at the first object it cannot read (a missing or corrupt blob): go on
@@ -133,7 +134,8 @@ def _diff_pass(args: tuple[Git, list[str], list[str], Engine | None,
         for change in iter_changes(git, list(dict.fromkeys(suspects)), specs, "--no-merges"):
             changes.setdefault(change.commit, (change.date, []))[1].append(
                 (change.path, change.blob, change.mode))
-    return gate.scan, gate.seen, changes
+    scanned = part_scan(git, engine, changes, gate.scan, gate.seen) if part_scan else []
+    return gate.scan, gate.seen, changes, scanned
 
 
 class DiffGate:
@@ -142,8 +144,10 @@ class DiffGate:
     `git log -p --raw` each over, so the caller can do other work before `result()`."""
 
     def __init__(self, git: Git, commits: Sequence[str], specs: Sequence[str], engine: Engine,
-                 *, workers: int = 1, extra: tuple[str, ...] = ()) -> None:
-        self._args = (git, list(commits), list(specs), engine, (extra, engine.selected))
+                 *, workers: int = 1, extra: tuple[str, ...] = (),
+                 part_scan: PartScan | None = None) -> None:
+        key = (extra, engine.selected)
+        self._args = (git, list(commits), list(specs), engine, key, part_scan)
         self._pool = None
         self._futures: list = []
         if commits and workers > 1 and len(commits) >= 200:
@@ -158,26 +162,28 @@ class DiffGate:
             self._pool = ProcessPoolExecutor(max_workers=workers,
                                              mp_context=multiprocessing.get_context(method))
             self._futures = [
-                self._pool.submit(_diff_pass, (git, chunk, list(specs), None, (extra, engine.selected)))
+                self._pool.submit(_diff_pass, (git, chunk, list(specs), None, key, part_scan))
                 for chunk in chunks]
 
     def result(self) -> PassResult:
         """(blobs whose added lines may hold something new, blobs the pass showed as text,
-        each non-merge commit's changes)."""
+        each non-merge commit's changes, what `part_scan` scanned in each part)."""
         if self._pool is None:
-            return _diff_pass(self._args) if self._args[1] else (set(), set(), {})
+            return _diff_pass(self._args) if self._args[1] else (set(), set(), {}, [])
         scan: set[str] = set()
         seen: set[str] = set()
         changes: Changes = {}
+        scanned: Scanned = []
         try:
             for future in self._futures:
-                part_scan, part_seen, part_changes = future.result()
+                part_scan, part_seen, part_changes, part_scanned = future.result()
                 scan |= part_scan
                 seen |= part_seen
                 changes.update(part_changes)
+                scanned.extend(part_scanned)
         finally:
             self._pool.shutdown()
-        return scan, seen, changes
+        return scan, seen, changes, scanned
 
 
 def ordered_changes(commits: Sequence[str], changes: Changes, merges: Sequence[Change]

@@ -22,6 +22,7 @@ whose key shape was added earlier without it, and removed again before HEAD.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -46,18 +47,21 @@ _REMOVED_IGNORE = re.compile(rb"^-.*(?:" + b"|".join(_IGNORE_WORDS) + rb")", re.
 # Key characters -> "a", everything else -> " ": runs are then found with bytes.find (C speed)
 # instead of a regex stepping through every identifier.
 _RUN_MAP = bytes(0x61 if chr(i) in KEY_CHARS else 0x20 for i in range(256))
+_NO_RUN = b" "  # a mapped text without a run: holds_key_format skips the bare rules
 
 
-def holds_key_format(added: bytes, engine: Engine, long_run_scans: bool = True) -> bool:
+def holds_key_format(added: bytes, engine: Engine, long_run_scans: bool = True,
+                     mapped: bytes | None = None, lowered: bytes | None = None) -> bool:
     """Whether `added` holds a value in the format of a selected token or identifier rule that
     passes the token detector's shape filters (plausibility, placeholders): the same format
     layer as `find_tokens`, without the context filters (context may sit elsewhere in the
     file). Bare rules' regexes are bounded by key characters, so each is run inside one run
-    of key characters at a time, as `find_tokens` does."""
+    of key characters at a time, as `find_tokens` does. `mapped` (`added` through _RUN_MAP)
+    and `lowered` (`added.lower()`) save the work when the caller has them."""
     plan, anchored = _rule_groups(engine)
     if plan.rules:
         shortest = plan.shortest
-        mapped = added.translate(_RUN_MAP)
+        mapped = added.translate(_RUN_MAP) if mapped is None else mapped
         needle = b"a" * shortest
         start = mapped.find(needle)
         while start >= 0:
@@ -72,7 +76,7 @@ def holds_key_format(added: bytes, engine: Engine, long_run_scans: bool = True) 
             start = mapped.find(needle, stop)
     if anchored:
         words, by_word = anchored
-        found = words.present_in_bytes(added.lower())
+        found = words.present_in_bytes(added.lower() if lowered is None else lowered)
         if found:
             text = added.decode("utf-8", "replace")
             rules = {id(r): r for word in found for r in by_word[word]}
@@ -116,38 +120,77 @@ def _passes_shape(rule: Rule, value: str, engine: Engine) -> bool:
 
 class Gate:
     """Decides per diff section; `scan` collects blobs that need a scan, `seen` every blob
-    the diff pass showed as text (blobs never seen are scanned in full)."""
+    the diff pass showed as text (blobs never seen are scanned in full).
+
+    `block` takes many sections at once and first finds, over the whole block, where a key
+    shape's run of key characters or a rule keyword or ignore word starts; a section whose
+    added and removed lines hold none of them (and, for Python, no call-site hint) cannot
+    pass, and only its blob name is read. The others get the full test (`_decide`).
+    """
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.scan: set[str] = set()
         self.seen: set[str] = set()
+        plan, anchored = _rule_groups(engine)
+        self._shortest = plan.shortest if plan.rules else 0
+        self._needle = b"a" * self._shortest
+        # Lower-cased text: the rule keywords are, and the ignore words found there are a
+        # superset of the case-sensitive ones _decide looks for.
+        self._words = Keywords([*(anchored[0].words if anchored else ()),
+                                *(w.decode() for w in _IGNORE_WORDS)])
+        self._hints = engine.python_detector.hint_words
 
     def section(self, text: bytes) -> None:
-        at = text.find(b"\nindex ")
+        """One diff section: the text after "diff --git " up to the next section."""
+        self.block(text, [(0, len(text))])
+
+    def block(self, block: bytes, sections: Iterable[tuple[int, int]]) -> None:
+        """The sections block[start:end] (each as `section` takes it)."""
+        mapped = block.translate(_RUN_MAP) if self._shortest else b""
+        lowered = block.lower()
+        words = self._words.starts_in_bytes(lowered)
+        for start, end in sections:
+            self._section(block, start, end, mapped, lowered, words)
+
+    def _section(self, text: bytes, start: int, end: int, mapped: bytes, lowered: bytes,
+                 words: list[int]) -> None:
+        at = text.find(b"\nindex ", start, end)
         if at < 0:
             return  # mode change, or a header git wrote without contents
-        dots = text.find(b"..", at)
-        line_end = text.find(b"\n", at + 1)
+        dots = text.find(b"..", at, end)
+        line_end = text.find(b"\n", at + 1, end)
         if dots < 0 or line_end < 0 or dots > line_end:
             return
         space = text.find(b" ", dots, line_end)
         blob = text[dots + 2: space if space > 0 else line_end].decode()
-        head_end = text.find(b"\n@@", line_end - 1)
+        head_end = text.find(b"\n@@", line_end - 1, end)
         if head_end < 0:  # no hunk: binary ("Binary files ... differ") or empty
             return
         self.seen.add(blob)
         if blob in self.scan:
             return
-        body = text[head_end + 1:]
+        body = head_end + 1
+        name = text[start:text.find(b"\n", start, end)].rstrip(b'"')
+        python_like = name.endswith(_PYTHON_LIKE)
+        # Runs of key characters and words lie within one line: one starting in the body
+        # is in it.
+        has_run = bool(mapped) and mapped.find(self._needle, body, end) >= 0
+        if not (has_run or _any_between(words, body, end)
+                or (python_like and self._hints.any_in_range(text, body, end))):
+            return
+        self._decide(name, text[body:end], blob, mapped[body:end] if has_run else _NO_RUN,
+                     lowered[body:end])
+
+    def _decide(self, name: bytes, body: bytes, blob: str, mapped: bytes, lowered: bytes
+                ) -> None:
         if (b"keyguard" in body or b"allowlist" in body) and _REMOVED_IGNORE.search(body):
             self.scan.add(blob)
             return
-        name = text[:text.find(b"\n")].rstrip(b'"')
         python_like, notebook = name.endswith(_PYTHON_LIKE), name.endswith(b".ipynb")
         # Cheap first: the whole hunk text (removed lines too) has no key format and, for
         # Python, no call-site hint: nothing new can be there.
-        maybe_key = holds_key_format(body, self.engine, notebook)
+        maybe_key = holds_key_format(body, self.engine, notebook, mapped, lowered)
         if not maybe_key and not python_like:
             return
         added = b"\n".join(_ADDED.findall(body))
@@ -162,6 +205,12 @@ class Gate:
                 decoded = decoded.replace('\\"', '"').replace("\\n", "\n")
             if self.engine.python_detector.wants([Segment(text=decoded, python=decoded)]):
                 self.scan.add(blob)
+
+
+def _any_between(starts: list[int], low: int, high: int) -> bool:
+    """Whether a position in sorted `starts` lies in [low, high)."""
+    i = bisect_left(starts, low)
+    return i < len(starts) and starts[i] < high
 
 
 def select(blobs: set[str], scan: set[str], seen: set[str], always: Iterable[str] = ()) -> set[str]:

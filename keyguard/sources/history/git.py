@@ -116,6 +116,39 @@ class Git:
         if tail:
             yield tail
 
+    def log_blocks(self, args: Sequence[str], commits: Sequence[str], boundary: bytes,
+                   chunk: int = 1 << 20) -> Iterator[bytes]:
+        """Run `git log --no-walk=unsorted --stdin ARGS` over `commits` and yield its output
+        in blocks of about `chunk` bytes or more, each cut just before an occurrence of
+        `boundary` (the next block starts with it). Linear in the output: a record longer
+        than `chunk` is gathered in pieces and joined once. GitError as `log_records`; the
+        last block is then not yielded."""
+        proc = self.popen(["log", "--no-walk=unsorted", "--stdin", *args], stdin=True)
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write("".join(c + "\n" for c in commits).encode())
+        proc.stdin.close()
+        keep_back = len(boundary) - 1  # a boundary can straddle two reads
+        pieces: list[bytes] = []  # the current block, but for its last `keep_back` bytes
+        edge = b""
+        while data := proc.stdout.read(chunk):
+            data = edge + data
+            # From 1 when the block starts in `data`: its own leading boundary is no cut.
+            cut = data.rfind(boundary, 0 if pieces else 1)
+            if cut >= 0:
+                pieces.append(data[:cut])
+                yield b"".join(pieces)
+                pieces, data = [], data[cut:]
+            split = max(len(data) - keep_back, 0)
+            if split:
+                pieces.append(data[:split])
+            edge = data[split:]
+        stderr = proc.stderr.read() if proc.stderr else b""
+        if proc.wait() != 0:
+            text = stderr.decode("utf-8", "replace").strip().splitlines()
+            raise GitError(f"git log failed: {text[0] if text else 'no message'}")
+        if pieces or edge:
+            yield b"".join([*pieces, edge])
+
     def has_commits(self) -> bool:
         return self.run(["rev-parse", "--verify", "--quiet", "HEAD"], check=False).returncode == 0 \
             or bool(self.run(["for-each-ref", "--count=1"], check=False).stdout.strip())

@@ -18,18 +18,23 @@ from keyguard.config import Config
 from keyguard.config import is_excluded as config_excluded
 from keyguard.model import Finding, Location
 from keyguard.pipeline.scan import Engine, FileResult, ScanResult, _engine
-from keyguard.read.documents import NOTEBOOK_SUFFIXES, PYTHON_SUFFIXES
 from keyguard.rulepack.load import load_ruleset
 from keyguard.sources.history.attribute import first_sightings, history_finding
-from keyguard.sources.history.blobscan import Job, default_workers, scan_blob, scan_blobs
-from keyguard.sources.history.commits import SUBMODULE_MODE, Change, list_commits
-from keyguard.sources.history.diffpass import DiffGate, merge_changes, ordered_changes
+from keyguard.sources.history.blobscan import Job, default_workers, scan_blob, scan_jobs
+from keyguard.sources.history.commits import SUBMODULE_MODE, SYMLINK_MODE, Change, list_commits
+from keyguard.sources.history.diffpass import (
+    Changes,
+    DiffGate,
+    Scanned,
+    merge_changes,
+    ordered_changes,
+)
 from keyguard.sources.history.gate import select
 from keyguard.sources.history.git import Git, GitError
-from keyguard.sources.history.objects import MISSING, blob_sizes, read_blobs
+from keyguard.sources.history.objects import read_blobs
+from keyguard.sources.history.paths import DisplayPaths, kind_of
 
 ALL_REFS = "--all"
-SYMLINK_MODE = b"120000"
 
 
 @dataclass
@@ -48,39 +53,6 @@ def parse_revisions(value: str) -> list[str]:
         if word.startswith("--output") or word.startswith("--exec"):
             raise GitError(f"--history: {word!r} is not a revision")
     return words
-
-
-def kind_of(path: str) -> str:
-    """The document kind a path is read as (a blob is scanned once per kind it appears as)."""
-    lower = path.lower()
-    if lower.endswith(NOTEBOOK_SUFFIXES):
-        return "notebook"
-    if lower.endswith(PYTHON_SUFFIXES):
-        return "python"
-    return "text"
-
-
-class _Paths:
-    """Raw git paths (bytes, relative to the repository root) -> display paths (relative to
-    the current directory, as a tree scan prints them). Non-UTF-8 bytes show as \\xNN."""
-
-    def __init__(self, root: str) -> None:
-        self.root = root
-        self.cwd = os.getcwd()
-        self._cache: dict[bytes, str] = {}
-
-    def display(self, raw: bytes) -> str:
-        shown = self._cache.get(raw)
-        if shown is None:
-            text = raw.decode("utf-8", "backslashreplace")
-            absolute = os.path.join(self.root, *text.split("/"))
-            try:
-                shown = os.path.relpath(absolute, self.cwd)
-            except ValueError:
-                shown = absolute
-            shown = shown.replace(os.sep, "/")
-            self._cache[raw] = shown
-        return shown
 
 
 def _pathspecs(git: Git, paths: Sequence[str]) -> list[str]:
@@ -120,29 +92,31 @@ def scan_history(paths: Sequence[str], revisions: str, config: Config) -> Histor
         result.notes.append((where, f"no commits in {' '.join(words)}: nothing to scan"))
         return result
 
-    shown = _Paths(git.root)
+    shown = DisplayPaths(git.root)
     engine = _engine(tuple(config.extend_rules), load_ruleset(tuple(config.extend_rules)).select(
         config.select, config.ignore))
     workers = default_workers(config.jobs)
-    # The combined pass (git log -p --raw, the longest step) runs in worker processes while
-    # this process reads the merges' resolutions and scans HEAD's blobs.
-    gate = DiffGate(git, commits, specs, engine, workers=workers, extra=tuple(config.extend_rules))
-    merges = merge_changes(git, commits, specs)
     head_tree = _head_tree(git, specs)
     head_blobs = set(head_tree.values())
+    # Every blob of HEAD is then in some selected commit, and HEAD's blobs are scanned
+    # whatever the gate says: this process scans them while the pass runs in its workers.
+    scan_head_early = words == [ALL_REFS]
+    # The combined pass (git log -p --raw, the longest step) runs in worker processes, which
+    # then scan what their part of the history needs scanning; this process reads the
+    # merges' resolutions and scans HEAD's blobs meanwhile.
+    gate = DiffGate(git, commits, specs, engine, workers=workers, extra=tuple(config.extend_rules),
+                    part_scan=PartScan(shown, config, frozenset(head_blobs if scan_head_early else ())))
+    merges = merge_changes(git, commits, specs)
     unreadable: dict[str, str] = {}
     results: dict[tuple[str, str], FileResult] = {}
-    early: dict[tuple[str, str], Job] = {}
-    if words == [ALL_REFS]:
-        # Every blob of HEAD is then in some selected commit, and HEAD's blobs are scanned
-        # whatever the gate says: scan them here while the pass runs in its workers (it
-        # leaves this process idle, and cores idle near its end).
+    if scan_head_early:
+        early: dict[tuple[str, str], Job] = {}
         for raw, blob in head_tree.items():
             path = shown.display(raw)
             if not (config.exclude and config_excluded(path, config)):
                 early.setdefault((blob, kind_of(path)), Job(blob, path))
         _scan_jobs(git, list(early.values()), engine, config, 1, result, results, unreadable)
-    gate_scan, gate_seen, pass_changes = gate.result()
+    gate_scan, gate_seen, pass_changes, scanned = gate.result()
     changes = _changes(ordered_changes(commits, pass_changes, merges), shown, config, result)
 
     jobs: dict[tuple[str, str], Job] = {}
@@ -150,7 +124,15 @@ def scan_history(paths: Sequence[str], revisions: str, config: Config) -> Histor
         jobs.setdefault((change.blob, kind_of(path)), Job(change.blob, path))
     wanted = select({job.blob for job in jobs.values()}, gate_scan, gate_seen, head_blobs)
     result.gated_out = len({job.blob for job in jobs.values()} - wanted)
-    _scan_jobs(git, [job for key, job in jobs.items() if job.blob in wanted and key not in early],
+    # What the parts scanned and the whole history wants (a part cannot know that another
+    # part showed a blob it never showed), once per blob and kind.
+    kept: dict[tuple[str, str], tuple[Job, FileResult]] = {}
+    for job, file_result in scanned:
+        key = (job.blob, kind_of(job.path))
+        if job.blob in wanted and key in jobs and key not in results:
+            kept.setdefault(key, (job, file_result))
+    _keep(kept.values(), result, results, unreadable)
+    _scan_jobs(git, [job for key, job in jobs.items() if job.blob in wanted and key not in results],
                engine, config, workers, result, results, unreadable)
     for blob, path in unreadable.items():
         result.skip("missing or corrupt object")
@@ -182,23 +164,45 @@ def _scan_jobs(git: Git, jobs: list[Job], engine: Engine, config: Config, worker
                result: HistoryResult, results: dict[tuple[str, str], FileResult],
                unreadable: dict[str, str]) -> None:
     """Scan `jobs` (oversized and missing blobs are counted, not read) into `results`."""
-    sizes = blob_sizes(git, {job.blob for job in jobs})
-    to_scan: list[Job] = []
-    for job in jobs:
-        size = sizes.get(job.blob, MISSING)
-        if size == MISSING:
-            unreadable.setdefault(job.blob, job.path)
-        elif size > config.max_file_size:
-            result.skip(f"larger than {config.max_file_size // (1024 * 1024)} MB")
-        else:
-            to_scan.append(job)
-    for job, file_result in scan_blobs(git, to_scan, engine, tuple(config.extend_rules),
-                                       workers, sizes):
+    _keep(scan_jobs(git, jobs, engine, tuple(config.extend_rules), workers, config.max_file_size),
+          result, results, unreadable)
+
+
+@dataclass(frozen=True)
+class PartScan:
+    """Run in each worker of the diff pass, after its part: scans the blobs of that part the
+    history scan will want (the gate passed them, or the part never showed them as text:
+    binary files, a section git cut short), except `skip` (HEAD's, which the main process scans), so that
+    these scans overlap the rest of the pass instead of following it. Excluded paths,
+    submodules and symbolic links are left out as `_changes` leaves them out."""
+
+    shown: DisplayPaths
+    config: Config
+    skip: frozenset[str]
+
+    def __call__(self, git: Git, engine: Engine, changes: Changes, scan: set[str],
+                 seen: set[str]) -> Scanned:
+        jobs: dict[tuple[str, str], Job] = {}
+        for _, rows in changes.values():
+            for raw, blob, mode in rows:
+                if mode in (SUBMODULE_MODE, SYMLINK_MODE) or blob in self.skip or (
+                        blob in seen and blob not in scan):
+                    continue
+                path = self.shown.display(raw)
+                if not (self.config.exclude and config_excluded(path, self.config)):
+                    jobs.setdefault((blob, kind_of(path)), Job(blob, path))
+        return list(scan_jobs(git, list(jobs.values()), engine, tuple(self.config.extend_rules),
+                              1, self.config.max_file_size))
+
+
+def _keep(scanned: Iterable[tuple[Job, FileResult]], result: HistoryResult,
+          results: dict[tuple[str, str], FileResult], unreadable: dict[str, str]) -> None:
+    for job, file_result in scanned:
         _count(result, job, file_result, unreadable)
         results[(job.blob, kind_of(job.path))] = file_result
 
 
-def _changes(ordered: Iterable[Change], shown: _Paths, config: Config, result: HistoryResult
+def _changes(ordered: Iterable[Change], shown: DisplayPaths, config: Config, result: HistoryResult
              ) -> list[tuple[Change, str]]:
     """(change, display path) of every blob the commits put somewhere; submodules and
     excluded paths are counted, symbolic links dropped."""
@@ -252,7 +256,7 @@ def _head_tree(git: Git, specs: list[str]) -> dict[bytes, str]:
     return tree
 
 
-def _head_findings(git: Git, shown: _Paths, head_tree: dict[bytes, str], paths: set[str],
+def _head_findings(git: Git, shown: DisplayPaths, head_tree: dict[bytes, str], paths: set[str],
                    results: dict[tuple[str, str], FileResult], engine: object
                    ) -> dict[tuple[str, str], Location]:
     """(fingerprint, display path) -> location in HEAD, for the paths that have findings."""
