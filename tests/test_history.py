@@ -183,6 +183,21 @@ def test_every_key_once_with_its_introducing_commit(repo: Repo, monkeypatch) -> 
     assert result.commits == int(repo.git("rev-list", "--all", "--count"))
 
 
+def test_the_graph_rev_list_printed_gives_what_separate_walks_give(repo: Repo, monkeypatch) -> None:
+    # Every ref without paths: merges and refs come from rev-list's --parents graph. The same
+    # commits selected another way take the separate walks (merges by git log --merges,
+    # refs by their own rev-list); both must report the same.
+    def summary(result):
+        return sorted((f.fingerprint, f.location.path, f.commit, f.refs, f.in_head)
+                      for f in result.findings)
+
+    by_graph = scan(repo, monkeypatch)
+    by_walks = scan(repo, monkeypatch, "--all HEAD")
+    assert summary(by_graph) == summary(by_walks)
+    assert any(f.refs for f in by_graph.findings)
+    assert by_graph.files_scanned == by_walks.files_scanned
+
+
 def test_every_blob_scanned_is_cheaper_than_every_commit_times_files(repo: Repo, monkeypatch) -> None:
     result = scan(repo, monkeypatch)
     distinct = set(repo.git("rev-list", "--objects", "--all").split("\n"))

@@ -37,15 +37,33 @@ class Change(NamedTuple):
     merge: bool
 
 
-def list_commits(git: Git, revisions: Sequence[str], pathspecs: Sequence[str]) -> list[str]:
-    """Full SHAs of the commits `revisions` select, oldest first (parents before children)."""
-    args = ["rev-list", "--reverse", "--topo-order", "--full-history", *revisions, "--"]
+class CommitList(NamedTuple):
+    """The selected commits, oldest first (parents before children); `parents` (commit ->
+    parent SHAs) when rev-list printed the true graph, else None."""
+
+    order: list[str]
+    parents: dict[str, list[str]] | None
+
+
+def list_commits(git: Git, revisions: Sequence[str], pathspecs: Sequence[str]) -> CommitList:
+    """The commits `revisions` select. The graph comes along (`--parents`, at no cost) only
+    for every ref without paths: paths make rev-list rewrite parents and change the list
+    itself, and options such as `--first-parent` drop parents."""
+    graph = not pathspecs and list(revisions) == ["--all"]
+    args = ["rev-list", "--reverse", "--topo-order", "--full-history",
+            *(["--parents"] if graph else []), *revisions, "--"]
     proc = git.run([*args, *pathspecs], check=False)
     if proc.returncode != 0:
         message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         detail = message[0] if message else "no message"
         raise GitError(f"git rev-list does not accept {' '.join(revisions)!r}: {detail}")
-    return proc.stdout.decode().split()
+    if not graph:
+        return CommitList(proc.stdout.decode().split(), None)
+    parents: dict[str, list[str]] = {}
+    for line in proc.stdout.decode().splitlines():
+        commit, *rest = line.split()
+        parents[commit] = rest
+    return CommitList(list(parents), parents)
 
 
 def iter_changes(git: Git, commits: Sequence[str], pathspecs: Sequence[str],
