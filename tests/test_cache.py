@@ -88,6 +88,66 @@ def test_changed_file_is_scanned_again(tmp_path, monkeypatch):
     assert other in [f.secret.reveal() for f in result.findings]
 
 
+def _reads(monkeypatch) -> list[int]:
+    """Counts the files the cache hashes, i.e. the files read for it."""
+    import keyguard.pipeline.cache as cache_module
+
+    hashed: list[int] = []
+    original = cache_module.content_hash
+
+    def spy(data: bytes) -> str:
+        hashed.append(len(data))
+        return original(data)
+
+    monkeypatch.setattr(cache_module, "content_hash", spy)
+    return hashed
+
+
+def test_unchanged_files_without_findings_are_not_even_read(tmp_path, monkeypatch):
+    import keyguard.pipeline.cache as cache_module
+
+    tree, cache = tmp_path / "tree", tmp_path / "cache"
+    tree.mkdir()
+    _tree(tree)
+    monkeypatch.chdir(tree)
+    monkeypatch.setattr(cache_module, "_RACY_NS", 0)  # the files are not seconds old here
+    first = _scan(tree, cache)
+    hashed = _reads(monkeypatch)
+    second = _scan(tree, cache)
+    # clean.py is answered from its stat; the files with findings are read to rebuild the
+    # secrets (the cache holds none).
+    assert len(hashed) == first.files_scanned - 1
+    assert _report(second) == _report(first) and second.notes == first.notes
+    # The same size and an old mtime restored (cp -p, rsync -t): ctime still tells.
+    import os
+    import time
+
+    clean = tree / "clean.py"
+    before = clean.stat()
+    time.sleep(0.05)  # past the filesystem clock's tick, so ctime moves
+    key = FakeKeys("same-size").ionq_key()
+    text = f'K="{key}"#ionq\n'
+    clean.write_text(text[:before.st_size].ljust(before.st_size), encoding="utf-8")
+    os.utime(clean, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert clean.stat().st_size == before.st_size and clean.stat().st_mtime_ns == before.st_mtime_ns
+    hashed.clear()
+    _scan(tree, cache)
+    assert len(hashed) == first.files_scanned  # clean.py read again
+
+
+def test_a_file_written_just_before_the_scan_is_read_again(tmp_path, monkeypatch):
+    # Racily clean: a write in the same clock tick as the read would leave the stat as it
+    # was, so a stat that recent is not trusted, and the file is hashed on the next run.
+    tree, cache = tmp_path / "tree", tmp_path / "cache"
+    tree.mkdir()
+    _tree(tree)
+    monkeypatch.chdir(tree)
+    first = _scan(tree, cache)
+    hashed = _reads(monkeypatch)
+    _scan(tree, cache)
+    assert len(hashed) == first.files_scanned
+
+
 def test_rule_set_or_selection_change_invalidates(tmp_path, monkeypatch):
     tree, cache = tmp_path / "tree", tmp_path / "cache"
     tree.mkdir()

@@ -5,11 +5,15 @@ Like ruff's cache: a file's result is reused when its content and the rule set a
 Layout: `<cache dir>/v1/<rule-set key>/<shard>.json`, 64 shards per rule set, a file's entry
 in the shard picked by a hash of its path (a pre-commit run over 5 files reads at most 5
 small shards; a whole-tree scan reads all of them once). An entry is
-`{"h": content hash, "f": findings, "i": ignored findings, "n": notes}` and holds no secret:
+`{"h": content hash, "f": findings, "i": ignored findings, "n": notes, "st": file state}`
+and holds no secret:
 each finding is stored with its fingerprint and the position of the secret in the file's
 decoded text (`o` offset, `n` length). On a hit the secret is read back from the file's
 current bytes (which are hashed anyway) and the finding is rebuilt; if the rebuilt
-fingerprint differs, the file is simply scanned again.
+fingerprint differs, the file is simply scanned again. A file whose size, mtime, ctime and
+inode still match its entry's (`file_state`, with git's guard against racily clean
+timestamps) and whose result holds no finding is not even read: an unchanged tree is
+answered from stat calls, as `git status` does.
 
 The rule-set key hashes keyguard's version, the source files of the `keyguard` package (by
 size and modification time: a changed detector invalidates the cache in a development
@@ -209,24 +213,77 @@ def _mark_cache_root(root: Path) -> None:
 # ------------------------------------------------------------------ in the workers
 
 
+# File timestamps are trusted only when older than the read by more than this: a write in
+# the same tick of a coarse clock (FAT keeps 2 s) leaves mtime unchanged (git's "racily
+# clean" entries).
+_RACY_NS = 2_000_000_000
+
+
+def file_state(st: os.stat_result, read_at_ns: int) -> list[int] | None:
+    """What a later run compares to skip reading a file: [size, mtime, ctime, inode] (ns),
+    or None when the file was touched too near `read_at_ns` (wall clock, ns) to tell a
+    later same-tick write from no change. ctime is part of it because tools that restore
+    an old mtime (`cp -p`, `rsync -t`, tar) cannot restore ctime."""
+    if max(st.st_mtime_ns, st.st_ctime_ns) + _RACY_NS > read_at_ns:
+        return None
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+
+
 @dataclasses.dataclass
 class CacheView:
-    """What a worker needs: the stored entries of its files. `scan` reuses or refreshes."""
+    """What a worker needs: the stored entries of its files. `unchanged` answers from the
+    file's stat alone; `scan` reuses or refreshes."""
 
     entries: Mapping[str, Entry]
 
-    def scan(self, path: str, data: bytes, scan: Callable[[], FileResult]) -> FileResult:
+    def unchanged(self, path: str, st: os.stat_result) -> FileResult | None:
+        """The cached result of a file whose stat matches its entry's, without reading the
+        file: only for results that hold no secret to read back (no findings), since those
+        are rebuilt from the file's bytes. None: read the file and call `scan`."""
+        entry = self.entries.get(path)
+        if (entry is None or entry.get("f") or entry.get("i")
+                or entry.get("st") != [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]):
+            return None
+        return restore(path, b"", entry)
+
+    def to_read(self, paths: Iterable[str], enough: int) -> int:
+        """How many of `paths` `unchanged` cannot answer from their stat (counting stops at
+        `enough`)."""
+        count = 0
+        for path in paths:
+            entry = self.entries.get(path)
+            if entry is not None and not entry.get("f") and not entry.get("i") and "st" in entry:
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    st = None
+                if st is not None and entry["st"] == [st.st_size, st.st_mtime_ns, st.st_ctime_ns,
+                                                      st.st_ino]:
+                    continue
+            count += 1
+            if count >= enough:
+                break
+        return count
+
+    def scan(self, path: str, data: bytes, scan: Callable[[], FileResult],
+             state: list[int] | None = None) -> FileResult:
         """The result for `path` with bytes `data`: rebuilt from the cache when the content
         hash matches and every secret reads back with its fingerprint, else `scan()` with
-        the fresh entry attached as `cache_entry` (None when the result cannot be cached)."""
+        the fresh entry attached as `cache_entry` (None when the result cannot be cached).
+        `state` (`file_state` of the read) is stored with the entry; a hit whose stored
+        state differs carries the entry with the new state, so the next run needs no read."""
         digest = content_hash(data)
         entry = self.entries.get(path)
         if entry is not None and entry.get("h") == digest:
             restored = restore(path, data, entry)
             if restored is not None:
+                if state is not None and entry.get("st") != state:
+                    restored.cache_entry = {**entry, "st": state}
                 return restored
         result = scan()
         result.cache_entry = make_entry(digest, data, result)
+        if result.cache_entry is not None and state is not None:
+            result.cache_entry["st"] = state
         return result
 
 

@@ -11,6 +11,7 @@ import bisect
 import os
 import re
 import stat
+import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache, partial
@@ -471,13 +472,21 @@ def scan_file(
                 return FileResult(path, skipped="not a regular file")
             if st.st_size > max_size:
                 return FileResult(path, skipped=too_large)
+            if cache is not None:
+                unchanged = cache.unchanged(path, st)
+                if unchanged is not None:
+                    return unchanged
+                read_at = time.time_ns()
             data = handle.read(max_size + 1)
     except OSError as exc:
         return FileResult(path, skipped=f"unreadable ({exc.strerror or exc.__class__.__name__})")
     if len(data) > max_size:
         return FileResult(path, skipped=too_large)
     if cache is not None:
-        return cache.scan(path, data, partial(_scan_bytes_safely, path, data, engine, keep_document))
+        from keyguard.pipeline.cache import file_state
+
+        return cache.scan(path, data, partial(_scan_bytes_safely, path, data, engine, keep_document),
+                          file_state(st, read_at))
     return _scan_bytes_safely(path, data, engine, keep_document)
 
 
@@ -547,8 +556,10 @@ def scan_paths(
     if progress is not None:
         progress.start(found.files)
     jobs = config.jobs or os.cpu_count() or 1
-    if keep_documents or jobs == 1 or len(found.files) < POOL_MIN_FILES:
-        view = cache.view(found.files) if cache is not None else None
+    view = cache.view(found.files) if cache is not None else None
+    if keep_documents or jobs == 1 or len(found.files) < POOL_MIN_FILES or (
+            view is not None and view.to_read(found.files, POOL_MIN_FILES) < POOL_MIN_FILES):
+        # (An unchanged tree is answered from stat calls: a pool would only add its start.)
         file_results: Iterable[FileResult] = (
             scan_file(p, engine, config.max_file_size, keep_documents, view) for p in found.files
         )
