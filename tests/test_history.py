@@ -472,6 +472,58 @@ def test_the_diff_pass_goes_on_after_an_unreadable_blob(tmp_path, monkeypatch) -
     assert changes == expected
 
 
+def test_one_file_commits_before_an_unreadable_blob_are_all_seen(tmp_path, monkeypatch) -> None:
+    # Commits that change one file each give git's output no "diff --git" line between
+    # them (each first section follows its commit's raw entries): the pass must still know
+    # how far git got when it stops at a bad blob, so that only the commits that read that
+    # blob lose their diffs.
+    from keyguard.pipeline.scan import _engine
+    from keyguard.rulepack.load import load_ruleset
+    from keyguard.sources.history.commits import list_commits
+    from keyguard.sources.history.diffpass import DiffGate
+    from keyguard.sources.history.git import Git
+
+    repo = small_repo(tmp_path)
+    for i in range(30):
+        repo.write(f"before{i}.py", f"x = {i}\n")
+        repo.commit(f"before {i}")
+    repo.write("lost.py", "y = 1\n")
+    repo.commit("its blob goes bad")
+    corrupt(repo, "HEAD:lost.py")
+    for i in range(30):
+        repo.write(f"after{i}.py", f"z = {i}\n")
+        repo.commit(f"after {i}")
+    monkeypatch.chdir(repo.path)
+    git = Git.at(".")
+    commits = list_commits(git, ["--all"], []).order
+    engine = _engine((), load_ruleset(()).select(None, None))
+    _, seen, changes, _ = DiffGate(git, commits, [], engine).result()
+    every = {repo.git("rev-parse", f"HEAD:{name}{i}.py") for name in ("before", "after")
+             for i in range(30)}
+    assert every <= seen
+    assert len(changes) == 61  # the commit git stopped in too, from a raw-only pass
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 64, 1 << 20])
+def test_log_blocks_are_the_whole_output_cut_at_boundaries(repo: Repo, monkeypatch, chunk) -> None:
+    # Whatever the read size (a boundary straddling two reads included), the blocks put
+    # together are git's output, and each after the first starts at a boundary.
+    from keyguard.sources.history.git import Git
+
+    monkeypatch.chdir(repo.path)
+    git = Git.at(".")
+    commits = repo.git("rev-list", "--all").split()
+    args = ["-z", "--raw", "-p", "-U0", "--no-merges", "--format=%x01%H %aI %P", "--"]
+    boundaries = (b"\ndiff --git ", b"\n\x01")
+    blocks = list(git.log_blocks(args, commits, boundaries, chunk=chunk))
+    whole = subprocess.run(git.command(["log", "--no-walk=unsorted", "--stdin", *args]),
+                           cwd=git.root, env=git.env, capture_output=True, check=True,
+                           input="".join(c + "\n" for c in commits).encode()).stdout
+    assert b"".join(blocks) == whole
+    assert all(block.startswith(boundaries) for block in blocks[1:])
+    assert len(blocks) > 1
+
+
 def fake_git(tmp_path: Path, version: str) -> str:
     """A directory whose `git` prints `version` (an old git cannot be installed here)."""
     bin_dir = tmp_path / "old-git"

@@ -7,8 +7,8 @@ Per commit the stream (`-z --raw -p --format=%x01%H %aI %P`) holds
     (":" <modes> " " <blobs> " " <status> "\\0" <path> "\\0")...   raw entries
     "\\0diff --git " <first section> ("\\ndiff --git " <section>)...
 
-It is read in blocks of about a megabyte cut before a "\\ndiff --git " (git.log_blocks), so
-every block holds whole sections and headers, and the gate tests a block's sections together
+It is read in blocks of about a megabyte cut before a "\\ndiff --git " or a commit header
+(git.log_blocks), so every block holds whole sections and headers, and the gate tests a block's sections together
 (one search per block for what can make a section pass). A header is only recognised at the
 start of the stream or of a line, where diff content cannot put a "\\x01" (each patch line
 starts with "+", "-", " ", "@" or "\\\\").
@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 
 _SECTION = b"\ndiff --git "
 _FIRST_SECTION = b"\0diff --git "
+_HEADER_START = b"\n\x01"
 _HEADER = re.compile(rb"\x01([0-9a-f]{40}|[0-9a-f]{64}) [^ \0\n]+(?: [0-9a-f]{40,64})* ?\0")
 _PARTS_PER_WORKER = 8
 
@@ -55,7 +56,8 @@ class _Stream:
 
     def block(self, block: bytes) -> None:
         """Whole records: commit headers with their raw entries, and diff sections. A block
-        starts at the stream's start or at a "\\ndiff --git " and ends before the next one."""
+        starts at the stream's start, a "\\ndiff --git " or a "\\n\\x01" (a commit header)
+        and ends before the next one."""
         marks: list[tuple[int, int]] = []  # (where a section starts, where its text begins)
         at = block.find(_SECTION)
         while at >= 0:
@@ -116,7 +118,7 @@ def _diff_pass(args: tuple[Git, list[str], list[str], Engine | None,
     while remaining:
         stream.showing = None
         try:
-            for block in git.log_blocks(log, remaining, _SECTION):
+            for block in git.log_blocks(log, remaining, (_SECTION, _HEADER_START)):
                 stream.block(block)
             break
         except GitError:

@@ -116,24 +116,29 @@ class Git:
         if tail:
             yield tail
 
-    def log_blocks(self, args: Sequence[str], commits: Sequence[str], boundary: bytes,
-                   chunk: int = 1 << 20) -> Iterator[bytes]:
+    def log_blocks(self, args: Sequence[str], commits: Sequence[str],
+                   boundaries: Sequence[bytes], chunk: int = 1 << 20) -> Iterator[bytes]:
         """Run `git log --no-walk=unsorted --stdin ARGS` over `commits` and yield its output
-        in blocks of about `chunk` bytes or more, each cut just before an occurrence of
-        `boundary` (the next block starts with it). Linear in the output: a record longer
-        than `chunk` is gathered in pieces and joined once. GitError as `log_records`; the
-        last block is then not yielded."""
+        in blocks of about `chunk` bytes or more, each cut just before an occurrence of one
+        of `boundaries` (the next block starts with it). Linear in the output: a record longer
+        than `chunk` is gathered in pieces and joined once. GitError as `log_records`, after
+        a last block of the whole records git wrote (what follows the last boundary may be
+        cut short, and is not yielded)."""
+
+        def last_cut(data: bytes, start: int) -> int:
+            return max(data.rfind(boundary, start) for boundary in boundaries)
+
         proc = self.popen(["log", "--no-walk=unsorted", "--stdin", *args], stdin=True)
         assert proc.stdin is not None and proc.stdout is not None
         proc.stdin.write("".join(c + "\n" for c in commits).encode())
         proc.stdin.close()
-        keep_back = len(boundary) - 1  # a boundary can straddle two reads
+        keep_back = max(map(len, boundaries)) - 1  # a boundary can straddle two reads
         pieces: list[bytes] = []  # the current block, but for its last `keep_back` bytes
         edge = b""
         while data := proc.stdout.read(chunk):
             data = edge + data
             # From 1 when the block starts in `data`: its own leading boundary is no cut.
-            cut = data.rfind(boundary, 0 if pieces else 1)
+            cut = last_cut(data, 0 if pieces else 1)
             if cut >= 0:
                 pieces.append(data[:cut])
                 yield b"".join(pieces)
@@ -143,11 +148,17 @@ class Git:
                 pieces.append(data[:split])
             edge = data[split:]
         stderr = proc.stderr.read() if proc.stderr else b""
+        rest = b"".join([*pieces, edge])
         if proc.wait() != 0:
+            # The records before the last boundary are whole: yield them, so the caller
+            # knows how far git got; only what follows it may be cut short.
+            cut = last_cut(rest, 1)
+            if cut > 0:
+                yield rest[:cut]
             text = stderr.decode("utf-8", "replace").strip().splitlines()
             raise GitError(f"git log failed: {text[0] if text else 'no message'}")
-        if pieces or edge:
-            yield b"".join([*pieces, edge])
+        if rest:
+            yield rest
 
     def has_commits(self) -> bool:
         return self.run(["rev-parse", "--verify", "--quiet", "HEAD"], check=False).returncode == 0 \

@@ -144,7 +144,14 @@ def scan_history(paths: Sequence[str], revisions: str, config: Config) -> Histor
     _keep(kept.values(), result, results, unreadable)
     _scan_jobs(git, [job for key, job in jobs.items() if job.blob in wanted and key not in results],
                engine, config, workers, result, results, unreadable)
-    for blob, path in unreadable.items():
+    # Named at the path and in the order the history first shows them (not the order the
+    # processes happened to read them in).
+    first_path: dict[str, str] = {}
+    for change, path in changes:
+        first_path.setdefault(change.blob, path)
+    order = {blob: i for i, blob in enumerate(first_path)}
+    for blob in sorted(unreadable, key=lambda b: order.get(b, len(order))):
+        path = first_path.get(blob, unreadable[blob])
         result.skip("missing or corrupt object")
         result.notes.append((path, f"object {blob} is missing or corrupt: skipped, the scan "
                                    "went on (`git fsck` names what is damaged)"))
