@@ -229,6 +229,18 @@ DEEP = {
 }
 
 
+def _parser_refuses(code: str) -> bool:
+    """Whether this interpreter's own parser gives up on `code` (3.11 refuses nesting that
+    3.10 still parses; keyguard runs on the same interpreter as this test)."""
+    import ast
+
+    try:
+        ast.parse(code)
+    except (RecursionError, MemoryError, SyntaxError):
+        return True
+    return False
+
+
 @pytest.mark.parametrize("shape", sorted(DEEP))
 @pytest.mark.parametrize("mode", ["--fix", "--diff"])
 def test_deep_code_never_crashes_fix_or_diff(tmp_path, monkeypatch, shape, mode):
@@ -242,7 +254,7 @@ def test_deep_code_never_crashes_fix_or_diff(tmp_path, monkeypatch, shape, mode)
                           env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert done.returncode == 1, done.stderr  # findings (or a changed file), never 2 or a signal
     assert "internal error" not in done.stderr and key not in done.stdout + done.stderr
-    if shape in ("calls5000", "attrs20000"):  # CPython's own parser refuses these
+    if _parser_refuses(DEEP[shape]()):  # calls5000 and attrs20000 on CPython 3.11+
         assert "not fixable" in done.stderr and "nested too deeply" in done.stderr
         assert "deep.py:2:" in done.stderr  # the finding is listed for a manual fix
         if mode == "--fix":

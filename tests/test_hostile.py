@@ -7,6 +7,7 @@ shapes at full size, so a regression back to quadratic shows as a slow suite.
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -56,7 +57,11 @@ def test_a_tree_the_parser_cannot_build_falls_back_to_the_token_detector() -> No
     text = IMPORT + "x = q" + ".m()" * 20_000 + f'\nservice = QiskitRuntimeService(token="{key}")\n'
     result = scan("chain.py", text)
     assert [(f.rule_id, f.location.line) for f in result.findings] == [("KG201", 3)]
-    assert any("too deeply nested to parse" in note and "token detector" in note for note in result.notes)
+    try:
+        ast.parse(text)
+    except (RecursionError, MemoryError, SyntaxError):  # CPython 3.11+; 3.10 builds this tree
+        assert any("too deeply nested to parse" in note and "token detector" in note
+                   for note in result.notes)
 
 
 def test_any_failure_of_the_syntax_tree_detector_keeps_the_token_findings(monkeypatch) -> None:
