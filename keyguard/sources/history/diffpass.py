@@ -63,16 +63,15 @@ class _Stream:
         while at >= 0:
             marks.append((at, at + len(_SECTION)))
             at = block.find(_SECTION, at + 1)
-        at = 0 if block.startswith(b"\x01") else block.find(b"\n\x01")
+        at = block.find(b"\x01")  # one byte: memchr, faster than a two-byte search
         while at >= 0:
-            begin = at if block[at] == 1 else at + 1
-            header = _HEADER.match(block, begin)
+            header = _HEADER.match(block, at) if at == 0 or block[at - 1] == 0x0A else None
             if header:
                 raw_end = self._raw_entries(block, header)
-                marks.append((begin, -1))  # a header ends the section before it
+                marks.append((at, -1))  # a header ends the section before it
                 if block.startswith(_FIRST_SECTION, raw_end):
                     marks.append((raw_end, raw_end + len(_FIRST_SECTION)))
-            at = block.find(b"\n\x01", begin + 1)
+            at = block.find(b"\x01", at + 1)
         marks.sort()
         sections = [(text, marks[i + 1][0] if i + 1 < len(marks) else len(block))
                     for i, (_, text) in enumerate(marks) if text >= 0]
