@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 
 from keyguard.read.documents import NOTEBOOK_SUFFIXES, PYTHON_SUFFIXES
 
 
+@lru_cache(maxsize=1 << 16)  # asked once per change: a history has few paths, many changes
 def kind_of(path: str) -> str:
     """The document kind a path is read as (a blob is scanned once per kind it appears as)."""
     lower = path.lower()
