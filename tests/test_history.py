@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from keyguard.cli import cli
 from keyguard.config import Config
@@ -522,6 +524,41 @@ def test_log_blocks_are_the_whole_output_cut_at_boundaries(repo: Repo, monkeypat
     assert b"".join(blocks) == whole
     assert all(block.startswith(boundaries) for block in blocks[1:])
     assert len(blocks) > 1
+
+
+_FAKES = FakeKeys("gate-soundness")
+_LINE_PIECES = [
+    *(_FAKES.make(name) for name in ("ionq_key", "ibm_key", "crn", "aws_key_id", "iam_jwt",
+                                     "qbraid_key", "dwave_token", "hex40", "uuid")),
+    "QiskitRuntimeService(token=TOKEN)", "from qiskit_ibm_runtime import QiskitRuntimeService",
+    'os.environ["IONQ_API_KEY"] = value', "APItoken = ", "# keyguard: ignore",
+    "# pragma: allowlist secret", "ionq", "x = 1", '"', "=", " ", "a" * 40, "Z9" * 20,
+]
+
+
+@settings(max_examples=250, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["+", "-", " "]),
+                          st.lists(st.sampled_from(_LINE_PIECES), max_size=4).map("".join)),
+                min_size=1, max_size=6),
+       st.sampled_from(["m.py", "nb.ipynb", "notes.txt", "conf.toml"]))
+def test_the_gates_fast_path_never_drops_a_section_the_full_test_passes(lines, name) -> None:
+    # Gate.block first asks, for a whole block, where a key-character run, a rule keyword,
+    # an ignore word or (Python) a call-site hint starts, and gives a section without any
+    # no full test. The full test on its own must not pass any section that skips.
+    from keyguard.pipeline.scan import _engine
+    from keyguard.rulepack.load import load_ruleset
+    from keyguard.sources.history.gate import _RUN_MAP, Gate
+
+    engine = _engine((), load_ruleset(()).select(None, None))
+    blob = "b" * 40
+    body = "".join(f"{mark}{text}\n" for mark, text in lines).encode()
+    section = (f"a/{name} b/{name}\nindex {'a' * 40}..{blob} 100644\n--- a/{name}\n"
+               f"+++ b/{name}\n@@ -1 +1 @@\n").encode() + body
+    fast, full = Gate(engine), Gate(engine)
+    fast.section(section)
+    full._decide(name.encode(), body, blob, body.translate(_RUN_MAP), body.lower())
+    assert fast.seen == {blob}
+    assert fast.scan == full.scan
 
 
 def fake_git(tmp_path: Path, version: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -156,6 +157,28 @@ def test_keyword_pass_finds_exactly_the_words_in_the_text(words, text, padding):
     # Bytes: a word past the first chunk, and across a chunk edge, is found too.
     data = (b"-" * padding) + encoded
     assert keywords.any_in(data) == any(w.encode() in data for w in words)
+
+
+@settings(max_examples=400)
+@given(WORDS, st.text(alphabet="abS_ x\n", max_size=120), st.data())
+def test_match_starts_tell_which_lines_hold_a_word(words, text, data):
+    # The history gate asks, per diff section, "does any word occur in these lines?" from
+    # one search of the whole block: a leftmost-longest match start in the range, or a
+    # search of the slice alone.
+    from keyguard.prefilter.keywords import Keywords
+
+    keywords = Keywords(words)
+    encoded = text.encode()
+    starts = keywords.starts_in_bytes(encoded)
+    assert starts == sorted(starts)
+    cuts = sorted({0, len(encoded), *(i + 1 for i, c in enumerate(encoded) if c == 10)})
+    for low, high in pairwise(cuts):
+        holds = any(w.encode() in encoded[low:high] for w in words)
+        assert any(low <= at < high for at in starts) == holds
+    low = data.draw(st.integers(0, len(encoded)))
+    high = data.draw(st.integers(low, len(encoded)))
+    assert keywords.any_in_range(encoded, low, high) == any(w.encode() in encoded[low:high]
+                                                            for w in words)
 
 
 def _old_parse_can_matter(candidates, text, regexes):

@@ -4,7 +4,8 @@
 `--all`, `origin/main..HEAD`, `A..B --since=2024-01-01`), parents before children.
 `iter_changes` streams `git log --raw` over exactly those commits: one `Change` per blob a
 commit put at a path, including blobs made by a merge resolution (`-c`: files that differ
-from every parent). Deletions are dropped; renames are a delete and an add (`--no-renames`:
+from every parent); the scan reads the same raw entries from its diff pass (`raw_rows`) and
+uses `iter_changes` for merges and for commits git could not diff. Deletions are dropped; renames are a delete and an add (`--no-renames`:
 the key is then also at the new path, from the renaming commit on).
 """
 

@@ -2,8 +2,8 @@
 
 A blob is one version of a file. Scanning every version in full costs commits x file size;
 most versions differ from the one before by a few lines that hold no key. So one
-`git log -p -U0` pass (git computes the diffs) gives each new blob's added lines, and a
-blob is scanned only when those lines hold
+`git log -p -U0` pass (git computes the diffs; keyguard.sources.history.diffpass reads it)
+gives each new blob's added lines, and a blob is scanned only when those lines hold
 
 - a value in the format of a token or identifier rule that passes the token detector's
   shape filters (the same format layer as a tree scan, without its context filters),

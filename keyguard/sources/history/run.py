@@ -1,7 +1,9 @@
 """`keyguard scan --history`: the pipeline over a repository's commits.
 
-commits (rev-list) -> changes (log --raw) -> distinct blobs -> gate -> scan each blob once
-(scan_bytes) -> first sighting per (secret, path) -> HEAD status, refs -> findings.
+commits (rev-list) -> one `log -p --raw` pass in worker processes: each commit's changes and
+the diff gate, then the scans its part needs (diffpass) -> merges' resolutions (log --raw -c)
+-> distinct blobs -> scan each blob once (scan_bytes) -> first sighting per (secret, path)
+-> HEAD status, refs -> findings.
 Every problem a repository can have (shallow, empty, submodules, LFS, huge, binary, missing
 or corrupt objects) becomes a skip count or a note; only "no git / not a repository / bad
 revision" is an error (GitError, exit 2).
@@ -190,9 +192,11 @@ def _scan_jobs(git: Git, jobs: list[Job], engine: Engine, config: Config, worker
 class PartScan:
     """Run in each worker of the diff pass, after its part: scans the blobs of that part the
     history scan will want (the gate passed them, or the part never showed them as text:
-    binary files, a section git cut short), except `skip` (HEAD's, which the main process scans), so that
-    these scans overlap the rest of the pass instead of following it. Excluded paths,
-    submodules and symbolic links are left out as `_changes` leaves them out."""
+    binary files, a section git cut short), except `skip` (HEAD's, which the main process
+    scans), so that these scans overlap the rest of the pass instead of following it.
+    Excluded paths, submodules and symbolic links are left out as `_changes` leaves them out.
+    The main process keeps only what the whole history wants: a part cannot know that
+    another part showed a blob as text."""
 
     shown: DisplayPaths
     config: Config
