@@ -133,7 +133,9 @@ def scan_history(paths: Sequence[str], revisions: str, config: Config) -> Histor
 
     jobs: dict[tuple[str, str], Job] = {}
     for change, path in changes:
-        jobs.setdefault((change.blob, kind_of(path)), Job(change.blob, path))
+        key = (change.blob, kind_of(path))
+        if key not in jobs:  # a Job per change (setdefault's argument) cost 20,000 objects
+            jobs[key] = Job(change.blob, path)
     wanted = select({job.blob for job in jobs.values()}, gate_scan, gate_seen, head_blobs)
     result.gated_out = len({job.blob for job in jobs.values()} - wanted)
     # What the parts scanned and the whole history wants (a part cannot know that another
@@ -211,8 +213,10 @@ class PartScan:
                         blob in seen and blob not in scan):
                     continue
                 path = self.shown.display(raw)
-                if not (self.config.exclude and config_excluded(path, self.config)):
-                    jobs.setdefault((blob, kind_of(path)), Job(blob, path))
+                key = (blob, kind_of(path))
+                if key not in jobs and not (self.config.exclude
+                                            and config_excluded(path, self.config)):
+                    jobs[key] = Job(blob, path)
         return list(scan_jobs(git, list(jobs.values()), engine, tuple(self.config.extend_rules),
                               1, self.config.max_file_size))
 
