@@ -223,7 +223,9 @@ def file_state(st: os.stat_result, read_at_ns: int) -> list[int] | None:
     """What a later run compares to skip reading a file: [size, mtime, ctime, inode] (ns),
     or None when the file was touched too near `read_at_ns` (wall clock, ns) to tell a
     later same-tick write from no change. ctime is part of it because tools that restore
-    an old mtime (`cp -p`, `rsync -t`, tar) cannot restore ctime."""
+    an old mtime (`cp -p`, `rsync -t`, tar) cannot restore ctime (on Windows st_ctime is
+    the creation time, so there an in-place rewrite with its old mtime put back is missed,
+    as git misses it)."""
     if max(st.st_mtime_ns, st.st_ctime_ns) + _RACY_NS > read_at_ns:
         return None
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
