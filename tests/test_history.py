@@ -236,6 +236,11 @@ def test_range_and_paths(repo: Repo, monkeypatch) -> None:
     side = repo.expected[("branch", "exp.py")]
     only = scan(repo, monkeypatch, f"main..{side}")
     assert [(which_key(repo, f.secret.reveal()), f.commit) for f in only.findings] == [("branch", side)]
+    # A range's merges are known from rev-list's parents; the merge resolution is found.
+    merge = repo.expected[("merge", "settings.toml")]
+    ranged = scan(repo, monkeypatch, f"{merge}~1..{merge}")
+    assert [(which_key(repo, f.secret.reveal()), f.commit) for f in ranged.findings] == [
+        ("merge", merge)]
     limited = scan(repo, monkeypatch, paths=["nb"])
     assert [f.location.path for f in limited.findings] == ["nb/demo.ipynb"]
     with pytest.raises(GitError, match="rev-list"):

@@ -39,18 +39,21 @@ class Change(NamedTuple):
 
 
 class CommitList(NamedTuple):
-    """The selected commits, oldest first (parents before children); `parents` (commit ->
-    parent SHAs) when rev-list printed the true graph, else None."""
+    """The selected commits, oldest first (parents before children). `parents` (commit ->
+    parent SHAs) when rev-list printed the true parents, else None; `every_ref` when the
+    selection is every commit of every ref (so `parents` is the whole graph)."""
 
     order: list[str]
     parents: dict[str, list[str]] | None
+    every_ref: bool = False
 
 
 def list_commits(git: Git, revisions: Sequence[str], pathspecs: Sequence[str]) -> CommitList:
-    """The commits `revisions` select. The graph comes along (`--parents`, at no cost) only
-    for every ref without paths: paths make rev-list rewrite parents and change the list
-    itself, and options such as `--first-parent` drop parents."""
-    graph = not pathspecs and list(revisions) == ["--all"]
+    """The commits `revisions` select. The parents come along (`--parents`, at no cost) when
+    there are no paths and no options besides `--all`: paths make rev-list rewrite parents
+    and change the list itself, and options such as `--first-parent` drop parents."""
+    every_ref = not pathspecs and list(revisions) == ["--all"]
+    graph = every_ref or (not pathspecs and all(not r.startswith("-") for r in revisions))
     args = ["rev-list", "--reverse", "--topo-order", "--full-history",
             *(["--parents"] if graph else []), *revisions, "--"]
     proc = git.run([*args, *pathspecs], check=False)
@@ -64,7 +67,7 @@ def list_commits(git: Git, revisions: Sequence[str], pathspecs: Sequence[str]) -
     for line in proc.stdout.decode().splitlines():
         commit, *rest = line.split()
         parents[commit] = rest
-    return CommitList(list(parents), parents)
+    return CommitList(list(parents), parents, every_ref)
 
 
 def iter_changes(git: Git, commits: Sequence[str], pathspecs: Sequence[str],

@@ -160,22 +160,23 @@ class Git:
         if rest:
             yield rest
 
-    def has_commits(self) -> bool:
-        return self.run(["rev-parse", "--verify", "--quiet", "HEAD"], check=False).returncode == 0 \
-            or bool(self.run(["for-each-ref", "--count=1"], check=False).stdout.strip())
-
-    def shallow_boundary(self) -> list[str]:
-        """Commits whose parents are missing (a shallow clone); [] for a full clone."""
-        out = self.run(["rev-parse", "--is-shallow-repository"], check=False).stdout.strip()
-        if out != b"true":
-            return []
+    def state(self) -> tuple[bool, list[str]]:
+        """(whether the repository has a commit, the commits whose parents are missing: []
+        unless it is a shallow clone), from one `rev-parse` where it can."""
+        proc = self.run(["rev-parse", "--is-shallow-repository", "--verify", "--quiet", "HEAD"],
+                        check=False)
+        lines = proc.stdout.split()
+        has_commits = proc.returncode == 0 or bool(
+            self.run(["for-each-ref", "--count=1"], check=False).stdout.strip())
+        if not lines or lines[0] != b"true":
+            return has_commits, []
         path = self.run(["rev-parse", "--git-path", "shallow"]).stdout.strip()
         shallow = os.path.join(self.root, os.fsdecode(path))
         try:
             with open(shallow, "rb") as handle:
-                return [line.strip().decode() for line in handle if line.strip()]
+                return has_commits, [line.strip().decode() for line in handle if line.strip()]
         except OSError:
-            return []
+            return has_commits, []
 
 
 def _first_line(stderr: bytes) -> str:

@@ -84,10 +84,10 @@ def scan_history(paths: Sequence[str], revisions: str, config: Config) -> Histor
     specs = _pathspecs(git, paths)
     result = HistoryResult(repository=git.root)
     where = os.path.relpath(git.root) if git.root else "."
-    if not git.has_commits():
+    has_commits, boundary = git.state()
+    if not has_commits:
         result.notes.append((where, "the repository has no commits yet: no history to scan"))
         return result
-    boundary = git.shallow_boundary()
     if boundary:
         result.notes.append((where, (
             f"shallow clone: the history before {len(boundary)} commit(s) (e.g. "
@@ -163,7 +163,7 @@ def scan_history(paths: Sequence[str], revisions: str, config: Config) -> Histor
     reported, ignored = first_sightings(changes, results, kind_of)
     head = _head_findings(git, shown, head_tree, {path for _, path in reported}, results, engine)
     refs = _refs(git, {seen.change.commit for seen in reported.values()},
-                 listed if listed.parents is not None else None)
+                 listed if listed.every_ref else None)
     for (fingerprint, path), seen in reported.items():
         location = head.get((fingerprint, path))
         result.findings.append(history_finding(
@@ -355,7 +355,7 @@ def _refs(git: Git, commits: set[str], graph: CommitList | None = None
 def _children_first(git: Git, tips: dict[str, int], graph: CommitList | None
                     ) -> Iterator[tuple[str, list[str]]]:
     """(commit, parents) of every commit the tips reach, children before parents."""
-    if graph is not None and graph.parents is not None:
+    if graph is not None and graph.every_ref and graph.parents is not None:
         parents = graph.parents
         for commit in reversed(graph.order):
             yield commit, parents[commit]
