@@ -216,7 +216,8 @@ def test_one_pass_candidate_search_agrees_with_find_per_candidate(candidates, te
 # The literal-prefix search of anchored rules gives exactly finditer's matches.
 _PREFIXED = [r for r in load_ruleset(()).rules.values() if r.regex is not None and r.keywords]
 _PIECES = st.sampled_from(["eyJ", "eyJhbGciOiJIUzI1NiJ9", ".", "-", "_", "qbr_", "crn:v1:", "a", "Z9",
-                           "_T_", "x" * 12, " ", "\n", "AKIA", "=="])
+                           "_T_", "x" * 12, " ", "\n", "AKIA", "ASIA", "ASIAKIA", "ABCDEFGHIJKLMNOP",
+                           "2345", "=="])
 
 
 @settings(max_examples=150, deadline=None)
@@ -231,9 +232,15 @@ def test_literal_prefix_search_equals_finditer(pieces: list[str], rule) -> None:
 
 
 def test_the_jwt_rules_have_a_literal_prefix_and_flagged_ones_do_not() -> None:
-    from keyguard.detect.tokens import _literal_prefix
+    from keyguard.detect.tokens import _literal_prefixes
 
-    assert _literal_prefix("(?<![A-Za-z0-9_-])(?P<secret>eyJ[A-Za-z0-9_-]{10,})") == "eyJ"
-    assert _literal_prefix("(?i)(?P<secret>abcd)") == ""
-    assert _literal_prefix("(?i:apikey)=(?P<secret>x+)") == ""
-    assert _literal_prefix("(?P<secret>abc|def)") == ""
+    assert _literal_prefixes("(?<![A-Za-z0-9_-])(?P<secret>eyJ[A-Za-z0-9_-]{10,})") == ("eyJ",)
+    # sre parses AKIA|ASIA as "A" then a branch: both literals are the prefixes.
+    aws_key_id = load_ruleset(()).rules["KG571"].regex
+    assert _literal_prefixes(aws_key_id.pattern) == ("AKIA", "ASIA")
+    assert _literal_prefixes("(?P<secret>abc|def)") == ("abc", "def")
+    assert _literal_prefixes("(?P<secret>[xy]abc)") == ("xabc", "yabc")
+    assert _literal_prefixes("(?P<secret>ab|def)") == ()  # too short a literal
+    assert _literal_prefixes("(?i)(?P<secret>abcd)") == ()
+    assert _literal_prefixes("(?i:apikey)=(?P<secret>x+)") == ()
+    assert _literal_prefixes("(?P<secret>[a-z]bcd)") == ()  # a range is not a literal

@@ -292,66 +292,86 @@ def _anchor_plan(rules: Sequence[Rule]) -> tuple[Keywords, dict[str, tuple[Rule,
     return cached[1], cached[2]
 
 
-# `(?<!...)(?P<secret>LITERAL...`: a pattern whose secret starts with a fixed literal after
-# at most one leading lookbehind. sre cannot use a literal prefix behind a lookbehind and
-# tries the pattern at every position; `str.find` of the literal first is many times faster
-# on the long segments (notebook outputs) where a keyword such as "eyj" turns up by chance.
-_PREFIXES: dict[str, str] = {}
+# `(?<!...)(?P<secret>LITERAL...`: a pattern whose secret starts with a fixed literal, or one
+# of a few (`(?:AKIA|ASIA)`, which sre parses as `A` then a branch), after at most one
+# leading lookbehind. sre cannot use a literal prefix behind a lookbehind and tries the
+# pattern at every position; `str.find` of the literals first is many times faster on the
+# long segments (notebook outputs) where a keyword such as "eyj" or "asia" turns up by chance.
+_PREFIXES: dict[str, tuple[str, ...]] = {}
+_MAX_PREFIXES = 16
 
 
-def _literal_prefix(pattern: str) -> str:
-    """The literal every match of `pattern` starts with ("" when there is none or the
-    pattern has another shape). Read from sre's own parse of the pattern."""
+def _literal_prefixes(pattern: str) -> tuple[str, ...]:
+    """The literals one of which every match of `pattern` starts with, each at least 3
+    characters long (() when there are none, more than _MAX_PREFIXES, or the pattern has
+    another shape). Read from sre's own parse of the pattern."""
     cached = _PREFIXES.get(pattern)
     if cached is None:
-        cached = _PREFIXES[pattern] = _parse_prefix(pattern)
+        cached = _PREFIXES[pattern] = _parse_prefixes(pattern)
     return cached
 
 
-def _parse_prefix(pattern: str) -> str:
+def _parse_prefixes(pattern: str) -> tuple[str, ...]:
     from keyguard.rulepack.sre import parser
 
     try:
         parsed = parser.parse(pattern)
         secret_group = re.compile(pattern).groupindex.get("secret")
     except Exception:  # any shape we do not understand: no shortcut
-        return ""
+        return ()
     if parsed.state.flags & re.IGNORECASE:
-        return ""
+        return ()
     items = list(parsed)
     if items and str(items[0][0]) == "ASSERT_NOT" and items[0][1][0] == -1:
         items = items[1:]  # one leading lookbehind
     # Then the `secret` group itself, with no flags of its own (`(?i:...)` is not literal).
     if not items or str(items[0][0]) != "SUBPATTERN":
-        return ""
+        return ()
     group, add_flags, _, sub = items[0][1]
     if group != secret_group or add_flags:
-        return ""
-    body = list(sub)
-    prefix = []
-    for op, arg in body:
-        if str(op) != "LITERAL":
+        return ()
+    prefixes = [""]
+    for op, arg in sub:
+        if str(op) == "LITERAL":
+            choices = [chr(arg)]
+        elif str(op) == "BRANCH" and all(
+                branch and all(str(o) == "LITERAL" for o, _ in branch) for branch in arg[1]):
+            choices = ["".join(chr(a) for _, a in branch) for branch in arg[1]]
+        elif str(op) == "IN" and all(str(o) == "LITERAL" for o, _ in arg):
+            choices = [chr(a) for _, a in arg]
+        else:
             break
-        prefix.append(chr(arg))
-    return "".join(prefix) if len(prefix) >= 3 else ""
+        if len(prefixes) * len(choices) > _MAX_PREFIXES:
+            break
+        prefixes = [p + c for p in prefixes for c in choices]
+    if min(map(len, prefixes)) < 3:
+        return ()
+    return tuple(dict.fromkeys(prefixes))
 
 
 def _find_all(regex: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
-    """`regex.finditer(text)`, the same matches, located by the pattern's literal prefix
-    (`_literal_prefix`) when it has one. `match(text, pos)` still sees the characters before
-    `pos`, so the lookbehind is checked as in finditer."""
-    prefix = _literal_prefix(regex.pattern)
-    if not prefix:
+    """`regex.finditer(text)`, the same matches, tried only where one of the pattern's
+    literal prefixes (`_literal_prefixes`) occurs, in order. `match(text, pos)` still sees
+    the characters before `pos`, so the lookbehind is checked as in finditer."""
+    prefixes = _literal_prefixes(regex.pattern)
+    if not prefixes:
         yield from regex.finditer(text)
         return
-    pos = text.find(prefix)
-    while pos >= 0:
-        match = regex.match(text, pos)
+    find = text.find
+    upcoming = {prefix: find(prefix) for prefix in prefixes}  # next occurrence of each
+    pos = 0
+    while True:
+        found = [at for at in upcoming.values() if at >= 0]
+        if not found:
+            return
+        at = min(found)
+        match = regex.match(text, at)
         if match is not None:
             yield match
-            pos = text.find(prefix, max(match.end(), pos + 1))
-        else:
-            pos = text.find(prefix, pos + 1)
+        pos = max(match.end(), at + 1) if match is not None else at + 1
+        for prefix, next_at in upcoming.items():
+            if 0 <= next_at < pos:
+                upcoming[prefix] = find(prefix, pos)
 
 
 def _anchored_rules(rules: Sequence[Rule], lower: str) -> list[Rule]:
