@@ -374,6 +374,12 @@ def _find_all(regex: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
                 upcoming[prefix] = find(prefix, pos)
 
 
+def any_anchor_in(rules: Sequence[Rule], lowered: bytes) -> bool:
+    """Whether any keyword of `rules` occurs in `lowered` (a whole file's lower-cased bytes):
+    when none does, no segment of the file needs the per-segment keyword search."""
+    return _anchor_plan(rules)[0].any_in(lowered)
+
+
 def _anchored_rules(rules: Sequence[Rule], lower: str) -> list[Rule]:
     """Rules with a keyword in `lower`, in the order of `rules`: one Aho-Corasick pass for
     every keyword at once."""
@@ -394,6 +400,7 @@ def find_tokens(
     document_lower: str | Callable[[], str] = "",
     candidates: list[str] | None = None,
     lower: str | None = None,
+    anchors: bool = True,
 ) -> list[Hit]:
     """Run token and identifier rules over one segment.
 
@@ -401,14 +408,15 @@ def find_tokens(
     lower-cased text (for document-level context). Returns hits that passed the format,
     placeholder and context filters. Values that passed the format and placeholder filters,
     with or without context, are appended to `candidates` (they make a parse worthwhile).
-    `lower` is the segment's lower-cased text when the caller already has it.
+    `lower` is the segment's lower-cased text when the caller already has it. `anchors`
+    False: the caller knows no rule keyword is in the file (`any_anchor_in`).
     """
     text = segment.text
     if lower is None:
         lower = ascii_lower(text)
     hits: list[Hit] = []
 
-    anchored = _anchored_rules(rules, lower)
+    anchored = _anchored_rules(rules, lower) if anchors else []
     matches = list(bare_plan(rules).matches(text))
     for rule in anchored:
         assert rule.regex is not None

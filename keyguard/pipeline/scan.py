@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from keyguard.config import Config
 from keyguard.config import is_excluded as _config_excluded
-from keyguard.detect.tokens import Hit, find_tokens
+from keyguard.detect.tokens import Hit, any_anchor_in, find_tokens
 from keyguard.model import Finding, Location
 from keyguard.prefilter.keywords import Keywords
 from keyguard.read.documents import Document, Segment, ascii_lower, read_document, segment_line
@@ -177,9 +177,12 @@ def _engine(extra_rules: tuple[str, ...], selected: frozenset[str]) -> Engine:
     return Engine.build(load_ruleset(extra_rules), selected)
 
 
-def scan_document(document: Document, engine: Engine) -> list[Finding]:
-    """Run both detectors over a document and turn their hits into findings."""
+def scan_document(document: Document, engine: Engine, lowered: bytes | None = None) -> list[Finding]:
+    """Run both detectors over a document and turn their hits into findings. `lowered`: the
+    file's lower-cased bytes, when the caller has them (one keyword search of the whole file
+    then spares each notebook cell its own)."""
     hits: list[Hit] = []
+    anchors = lowered is None or any_anchor_in(engine.token_rules, lowered)
     candidates: list[str] = []
     document_lower: str | Callable[[], str]
     if document.kind == "notebook":  # the JSON text, images and all: lowered only if needed
@@ -191,7 +194,8 @@ def scan_document(document: Document, engine: Engine) -> list[Finding]:
         lower = document_lower if segment.text is document.raw_text and isinstance(document_lower, str) else None
         hits.extend(
             find_tokens(
-                segment, i, document.path, engine.ruleset, engine.token_rules, document_lower, candidates, lower
+                segment, i, document.path, engine.ruleset, engine.token_rules, document_lower, candidates, lower,
+                anchors,
             )
         )
     python_hits: list[Hit] = []
@@ -424,16 +428,17 @@ def scan_bytes(path: str, data: bytes, engine: Engine, keep_document: bool = Fal
     if b"\0" in data[:_SNIFF]:
         result.skipped = "binary file"
         return result
-    if not engine.passes_prefilter(data.lower()) and not engine.is_credential_file(path):
+    lowered = data.lower()
+    if not engine.passes_prefilter(lowered) and not engine.is_credential_file(path):
         return result
     # A notebook is first read without raw JSON lines (3x faster): only a finding needs them,
     # and then it is read again, located, and scanned again (its parses are reused).
     document = read_document(path, data, locate=keep_document)
     with file_scope():  # one parse per Python segment, shared by detection and ignores
-        result.findings = scan_document(document, engine)
+        result.findings = scan_document(document, engine, lowered)
         if result.findings and not document.located:
             document = read_document(path, data)
-            result.findings = scan_document(document, engine)
+            result.findings = scan_document(document, engine, lowered)
         if result.findings:
             from keyguard.filter.ignores import (
                 split_ignored,  # inline `# keyguard: ignore`, cell tags
