@@ -660,3 +660,13 @@ def test_a_finding_in_an_unlocated_notebook_is_reported_at_its_raw_line(tmp_path
     raw = path.read_text(encoding="utf-8").split("\n")
     assert key in raw[finding.location.raw_line - 1]
     assert raw[finding.location.raw_line - 1].find(key) + 1 == finding.location.raw_column
+
+
+@settings(max_examples=400)
+@given(st.lists(st.text(alphabet="a\n\r", max_size=4), max_size=6), st.booleans())
+def test_fields_read_without_raw_lines_join_as_their_pieces_do(value, v3) -> None:
+    # The unlocated fast path gives exactly what building the pieces would.
+    from keyguard.read.notebook import _UNLOCATED, _join, _join_field, _pieces
+
+    assert _join_field(value, _UNLOCATED, "cell 1 source", v3) == _join(
+        _pieces(value, _UNLOCATED, "cell 1 source", v3))

@@ -240,6 +240,25 @@ def _pieces(value: Any, info: LineInfo | None, where: str, v3: bool = False) -> 
     return list(zip(value, info, strict=True))
 
 
+def _join_field(value: Any, info: LineInfo | None, where: str, v3: bool = False
+                ) -> tuple[str, tuple[int, ...]]:
+    """`_join(_pieces(value, info, where, v3))`, without building the pieces for a list of
+    strings read without raw lines (the common case: every notebook is first read so):
+    every line is then raw line 0, so only the count of lines is needed."""
+    if info is not _UNLOCATED or not isinstance(value, list) or not all(
+            isinstance(v, str) for v in value):
+        return _join(_pieces(value, info, where, v3))
+    joined = v3 and value and not value[0].endswith(("\n", "\r"))
+    text = "\n".join(value) if joined else "".join(value)
+    if not text:
+        return text, ()
+    newlines = text.count("\n")
+    if len(value) == 1:  # _join's single-piece rule: the last (even empty) line counts
+        return text, (0,) * (newlines + 1)
+    # _join's rule for several pieces at line 0: a final empty line is not listed
+    return text, (0,) * (newlines + (0 if text.endswith("\n") else 1))
+
+
 def _join(pieces: Pieces) -> tuple[str, tuple[int, ...]]:
     """Concatenate pieces; raw_lines[i] = raw line where segment line i + 1 starts.
 
@@ -333,7 +352,7 @@ def _cell_segments(
     if key not in cell:
         raise _NotNotebook(f"cell {index + 1} has no {key}")
     v3 = major == 3
-    source, raw_lines = _join(_pieces(cell[key], info.get(key), f"cell {index + 1} {key}", v3))
+    source, raw_lines = _join_field(cell[key], info.get(key), f"cell {index + 1} {key}", v3)
     tags = _tags(cell)
     segments: list[Segment] = []
     if source:
@@ -352,19 +371,18 @@ def _cell_segments(
             raise _NotNotebook(f"{where} is not an output object")
         out_info = lines.get(id(output), {})
         # Take every text form an output can carry, whatever its output_type says.
-        found: list[Pieces] = []
+        found: list[tuple[str, tuple[int, ...]]] = []
         if "text" in output:
-            found.append(_pieces(output["text"], out_info.get("text"), where, v3))
+            found.append(_join_field(output["text"], out_info.get("text"), where, v3))
         data = output.get("data", {})
         if not isinstance(data, dict):
             raise _NotNotebook(f"{where} data is not an object")
         if "text/plain" in data:
             plain_info = lines.get(id(data), {}).get("text/plain")
-            found.append(_pieces(data["text/plain"], plain_info, f"{where} text/plain"))
+            found.append(_join_field(data["text/plain"], plain_info, f"{where} text/plain"))
         if "ename" in output or "evalue" in output or "traceback" in output:
-            found.append(_error_pieces(output, out_info, where))
-        for pieces in found:
-            text, out_lines = _join(pieces)
+            found.append(_join(_error_pieces(output, out_info, where)))
+        for text, out_lines in found:
             if text:
                 segments.append(
                     Segment(text, None, index, "output", number, out_lines, source, tags)
