@@ -228,6 +228,10 @@ def file_state(st: os.stat_result, read_at_ns: int) -> list[int] | None:
     as git misses it)."""
     if max(st.st_mtime_ns, st.st_ctime_ns) + _RACY_NS > read_at_ns:
         return None
+    return _state(st)
+
+
+def _state(st: os.stat_result) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
 
 
@@ -242,9 +246,8 @@ class CacheView:
         """The cached result of a file whose stat matches its entry's, without reading the
         file: only for results that hold no secret to read back (no findings), since those
         are rebuilt from the file's bytes. None: read the file and call `scan`."""
-        entry = self.entries.get(path)
-        if (entry is None or entry.get("f") or entry.get("i")
-                or entry.get("st") != [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]):
+        entry = self._answerable(path)
+        if entry is None or entry["st"] != _state(st):
             return None
         return restore(path, b"", entry)
 
@@ -253,19 +256,25 @@ class CacheView:
         `enough`)."""
         count = 0
         for path in paths:
-            entry = self.entries.get(path)
-            if entry is not None and not entry.get("f") and not entry.get("i") and "st" in entry:
+            entry = self._answerable(path)
+            if entry is not None:
                 try:
-                    st = os.stat(path)
+                    if entry["st"] == _state(os.stat(path)):
+                        continue
                 except OSError:
-                    st = None
-                if st is not None and entry["st"] == [st.st_size, st.st_mtime_ns, st.st_ctime_ns,
-                                                      st.st_ino]:
-                    continue
+                    pass
             count += 1
             if count >= enough:
                 break
         return count
+
+    def _answerable(self, path: str) -> Entry | None:
+        """The entry of `path` when its stored state may answer for the file: it has one,
+        and no finding whose secret would have to be read back."""
+        entry = self.entries.get(path)
+        if entry is None or entry.get("f") or entry.get("i") or "st" not in entry:
+            return None
+        return entry
 
     def scan(self, path: str, data: bytes, scan: Callable[[], FileResult],
              state: list[int] | None = None) -> FileResult:

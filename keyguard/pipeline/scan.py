@@ -177,12 +177,11 @@ def _engine(extra_rules: tuple[str, ...], selected: frozenset[str]) -> Engine:
     return Engine.build(load_ruleset(extra_rules), selected)
 
 
-def scan_document(document: Document, engine: Engine, lowered: bytes | None = None) -> list[Finding]:
-    """Run both detectors over a document and turn their hits into findings. `lowered`: the
-    file's lower-cased bytes, when the caller has them (one keyword search of the whole file
-    then spares each notebook cell its own)."""
+def scan_document(document: Document, engine: Engine, anchors: bool = True) -> list[Finding]:
+    """Run both detectors over a document and turn their hits into findings. `anchors`
+    False: no keyword of a keyword-anchored rule is in the file (`any_anchor_in` of its
+    lower-cased bytes), which spares each notebook cell its own keyword search."""
     hits: list[Hit] = []
-    anchors = lowered is None or any_anchor_in(engine.token_rules, lowered)
     candidates: list[str] = []
     document_lower: str | Callable[[], str]
     if document.kind == "notebook":  # the JSON text, images and all: lowered only if needed
@@ -434,11 +433,13 @@ def scan_bytes(path: str, data: bytes, engine: Engine, keep_document: bool = Fal
     # A notebook is first read without raw JSON lines (3x faster): only a finding needs them,
     # and then it is read again, located, and scanned again (its parses are reused).
     document = read_document(path, data, locate=keep_document)
+    anchors = any_anchor_in(engine.token_rules, lowered)
+    del lowered  # a 10 MB file's copy need not live through the scan
     with file_scope():  # one parse per Python segment, shared by detection and ignores
-        result.findings = scan_document(document, engine, lowered)
+        result.findings = scan_document(document, engine, anchors)
         if result.findings and not document.located:
             document = read_document(path, data)
-            result.findings = scan_document(document, engine, lowered)
+            result.findings = scan_document(document, engine, anchors)
         if result.findings:
             from keyguard.filter.ignores import (
                 split_ignored,  # inline `# keyguard: ignore`, cell tags

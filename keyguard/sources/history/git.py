@@ -96,25 +96,12 @@ class Git:
     def log_records(self, args: Sequence[str], commits: Sequence[str], separator: bytes,
                     chunk: int = 1 << 16) -> Iterator[bytes]:
         """Run `git log --no-walk=unsorted --stdin ARGS` over `commits` and yield its output
-        cut at `separator` (the `--format` starts each commit with it), one record at a time.
-        Raises GitError (naming git's first error line) when git fails; the last record is
-        then not yielded, since it may be cut short."""
-        proc = self.popen(["log", "--no-walk=unsorted", "--stdin", *args], stdin=True)
-        assert proc.stdin is not None and proc.stdout is not None
-        # git reads all of stdin (to the end) before it writes: no deadlock with one thread.
-        proc.stdin.write("".join(c + "\n" for c in commits).encode())
-        proc.stdin.close()
-        tail = b""
-        while data := proc.stdout.read(chunk):
-            records = (tail + data).split(separator)
-            tail = records.pop()
-            yield from records
-        stderr = proc.stderr.read() if proc.stderr else b""
-        if proc.wait() != 0:
-            text = stderr.decode("utf-8", "replace").strip().splitlines()
-            raise GitError(f"git log failed: {text[0] if text else 'no message'}")
-        if tail:
-            yield tail
+        cut at `separator` (the `--format` starts each commit with it), one record at a time,
+        without the separator. Raises GitError (naming git's first error line) when git
+        fails; the last record is then not yielded, since it may be cut short."""
+        for block in self.log_blocks(args, commits, (separator,), chunk):
+            records = block.split(separator)
+            yield from records[1:] if block.startswith(separator) else records
 
     def log_blocks(self, args: Sequence[str], commits: Sequence[str],
                    boundaries: Sequence[bytes], chunk: int = 1 << 20) -> Iterator[bytes]:
@@ -130,6 +117,7 @@ class Git:
 
         proc = self.popen(["log", "--no-walk=unsorted", "--stdin", *args], stdin=True)
         assert proc.stdin is not None and proc.stdout is not None
+        # git reads all of stdin (to the end) before it writes: no deadlock with one thread.
         proc.stdin.write("".join(c + "\n" for c in commits).encode())
         proc.stdin.close()
         keep_back = max(map(len, boundaries)) - 1  # a boundary can straddle two reads

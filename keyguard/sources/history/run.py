@@ -126,18 +126,17 @@ def scan_history(paths: Sequence[str], revisions: str, config: Config) -> Histor
         for raw, blob in head_tree.items():
             path = shown.display(raw)
             if not (config.exclude and config_excluded(path, config)):
-                early.setdefault((blob, kind_of(path)), Job(blob, path))
+                _add_job(early, blob, path)
         _scan_jobs(git, list(early.values()), engine, config, 1, result, results, unreadable)
     gate_scan, gate_seen, pass_changes, scanned = gate.result()
     changes = _changes(ordered_changes(commits, pass_changes, merges), shown, config, result)
 
     jobs: dict[tuple[str, str], Job] = {}
     for change, path in changes:
-        key = (change.blob, kind_of(path))
-        if key not in jobs:  # a Job per change (setdefault's argument) cost 20,000 objects
-            jobs[key] = Job(change.blob, path)
-    wanted = select({job.blob for job in jobs.values()}, gate_scan, gate_seen, head_blobs)
-    result.gated_out = len({job.blob for job in jobs.values()} - wanted)
+        _add_job(jobs, change.blob, path)
+    blobs = {job.blob for job in jobs.values()}
+    wanted = select(blobs, gate_scan, gate_seen, head_blobs)
+    result.gated_out = len(blobs - wanted)
     # What the parts scanned and the whole history wants (a part cannot know that another
     # part showed a blob it never showed), once per blob and kind.
     kept: dict[tuple[str, str], tuple[Job, FileResult]] = {}
@@ -213,12 +212,18 @@ class PartScan:
                         blob in seen and blob not in scan):
                     continue
                 path = self.shown.display(raw)
-                key = (blob, kind_of(path))
-                if key not in jobs and not (self.config.exclude
-                                            and config_excluded(path, self.config)):
-                    jobs[key] = Job(blob, path)
+                if not (self.config.exclude and config_excluded(path, self.config)):
+                    _add_job(jobs, blob, path)
         return list(scan_jobs(git, list(jobs.values()), engine, tuple(self.config.extend_rules),
                               1, self.config.max_file_size))
+
+
+def _add_job(jobs: dict[tuple[str, str], Job], blob: str, path: str) -> None:
+    """Scan `blob` as the first path it is seen at, once per document kind. (Not setdefault:
+    its argument would build a Job for each of a history's changes.)"""
+    key = (blob, kind_of(path))
+    if key not in jobs:
+        jobs[key] = Job(blob, path)
 
 
 def _keep(scanned: Iterable[tuple[Job, FileResult]], result: HistoryResult,
