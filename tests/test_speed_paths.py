@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 import sys
@@ -13,8 +14,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keyguard.config import Config
+from keyguard.detect import python as python_detector
 from keyguard.detect.bare import SHORT_RUN, BarePlan, key_runs
-from keyguard.pipeline.scan import _engine, scan_paths
+from keyguard.pipeline.scan import _engine, scan_bytes, scan_paths
+from keyguard.read.documents import Segment
 from keyguard.rulepack.fakes import FakeKeys
 from keyguard.rulepack.load import load_ruleset
 
@@ -244,3 +247,61 @@ def test_the_jwt_rules_have_a_literal_prefix_and_flagged_ones_do_not() -> None:
     assert _literal_prefixes("(?i)(?P<secret>abcd)") == ()
     assert _literal_prefixes("(?i:apikey)=(?P<secret>x+)") == ()
     assert _literal_prefixes("(?P<secret>[a-z]bcd)") == ()  # a range is not a literal
+
+
+def _python_sources() -> list[Path]:
+    """Real Python of every shape: keyguard's own modules and a slice of the stdlib."""
+    stdlib = Path(ast.__file__).parent
+    return sorted(Path(__file__).resolve().parents[1].glob("keyguard/**/*.py")) + sorted(stdlib.glob("*.py"))[:120]
+
+
+def test_the_tree_walk_skips_only_leaves() -> None:
+    """The detector's walk yields every node ast.walk yields except names, constants,
+    operators and contexts, which nothing reads from the walk, each once."""
+    leaves = (ast.Name, ast.Constant, ast.expr_context, ast.operator, ast.unaryop, ast.cmpop, ast.boolop)
+    for path in _python_sources():
+        tree = ast.parse(path.read_bytes())
+        walked = [id(node) for node in python_detector._walk(tree)]
+        expected = {id(node) for node in ast.walk(tree) if not isinstance(node, leaves)}
+        assert len(walked) == len(set(walked)) and set(walked) == expected, path
+
+
+class _Everything(frozenset):
+    def __contains__(self, item: object) -> bool:
+        return True
+
+
+def test_calls_filtered_by_their_tail_give_the_same_hits(monkeypatch) -> None:
+    """A call whose last name part is no call site's is skipped before resolution; with
+    every tail let through, the detector finds exactly the same on the labeled corpora."""
+    corpus = Path(__file__).resolve().parents[2] / "shared" / "corpus"
+    files = sorted(p for p in corpus.rglob("*") if p.suffix in (".py", ".ipynb")) if corpus.is_dir() else []
+    if not files:
+        pytest.skip("../shared/corpus is not beside the checkout")
+    engine = _engine((), load_ruleset(()).select(None, None))
+
+    def hits() -> list[tuple[str, str, int, int]]:
+        found = []
+        for path in files:
+            result = scan_bytes(str(path), path.read_bytes(), engine)
+            found += [(f.rule_id, f.location.path, f.location.line, f.location.column) for f in result.findings]
+        return found
+
+    filtered = hits()
+    assert filtered, "the corpora hold call-site findings"
+    monkeypatch.setattr(engine.python_detector, "call_tails", _Everything())
+    assert hits() == filtered
+
+
+def test_a_call_site_name_is_called_only_as_a_whole_word() -> None:
+    """`QiskitRuntimeService(` is no call of `Service`: the parse gate looks for whole names."""
+    detector = _engine((), load_ruleset(()).select(None, None)).python_detector
+    service = "from qiskit_ibm_runtime import QiskitRuntimeService\nsvc = QiskitRuntimeService(channel='ibm_cloud')\n"
+    pattern = re.compile(r"Service\s*\(\s*[^)\s]")
+    assert not python_detector._called(service, "Service", pattern)
+    assert python_detector._called("import cirq\nsvc = cirq.ionq.Service(api_key=k)\n", "Service", pattern)
+    assert python_detector._called("svc = Service(api_key=k)\n", "Service", pattern)
+    storage = "import cirq\nstore = StorageService(bucket='b')\n"
+    assert not detector.wants([Segment(text=storage, python=storage)])
+    ionq = "import cirq\nsvc = cirq.ionq.Service(api_key=k)\n"
+    assert detector.wants([Segment(text=ionq, python=ionq)])

@@ -144,6 +144,10 @@ class PythonDetector:
                     if tail in distinctive and cs not in self.by_tail.get(tail, []):  # type: ignore[arg-type]
                         self.by_tail.setdefault(tail, []).append(cs)  # type: ignore[arg-type]
         self.module_roots = {p: frozenset(r) for p, r in roots.items()}
+        # The last name part of every call that can mean something (a call site's callee or
+        # tail, an environment write): a call with another tail is never resolved.
+        self.call_tails = frozenset(
+            name.rsplit(".", 1)[-1] for name in [*self.by_callee, *self.by_tail, *_ENV_WRITERS, "environ.update"])
         self.env_providers = ruleset.env_var_provider()
         self.token_rules = [r for r in ruleset.rules.values() if behaviour(r).plausibility]
         # Cheap gates (see `wants`): a call of a call-site name, an env write, a keyword.
@@ -274,11 +278,16 @@ class PythonDetector:
         assignments kept for the second pass (walking twice doubled the cost)."""
         tables = _Tables()
         self._pending: list[tuple[int, ast.AST]] = []
+        pending, tails = self._pending.append, self.call_tails
         for seg_index, tree in trees:
             for node in _walk(tree):
                 cls = node.__class__
                 if cls is ast.Call:
-                    self._pending.append((seg_index, node))
+                    # An attribute call's tail is known now (`x.save_account`); a plain name's
+                    # waits for the imports (`QRS(...)` after `import ... as QRS`).
+                    func = node.func
+                    if func.__class__ is not ast.Attribute or func.attr in tails:
+                        pending((seg_index, node))
                 elif cls is ast.Import:
                     for alias in node.names:
                         if alias.asname:
@@ -291,48 +300,63 @@ class PythonDetector:
                         if alias.name != "*":
                             tables.aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
                 elif cls is ast.Assign or cls is ast.AnnAssign:
-                    self._pending.append((seg_index, node))
                     value = node.value
                     if value is None:
                         continue
-                    targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                    self._record(tables, seg_index, targets, value)
+                    targets = node.targets if cls is ast.Assign else [node.target]
+                    literal = _string_value(value)
+                    # The second pass reads literal assignments and `os.environ[...] =` only.
+                    if literal is not None or any(t.__class__ is ast.Subscript for t in targets):
+                        pending((seg_index, node))
+                    self._record(tables, seg_index, targets, value, literal)
                 elif cls is ast.FunctionDef or cls is ast.AsyncFunctionDef or cls is ast.Lambda:
                     args = node.args
                     positional = [*args.posonlyargs, *args.args]
                     for arg, default in zip(positional[len(positional) - len(args.defaults):], args.defaults):
-                        self._record(tables, seg_index, [ast.Name(id=arg.arg)], default)
+                        self._record(tables, seg_index, [ast.Name(id=arg.arg)], default, _string_value(default))
                     for arg, kw_default in zip(args.kwonlyargs, args.kw_defaults):
                         if kw_default is not None:
-                            self._record(tables, seg_index, [ast.Name(id=arg.arg)], kw_default)
+                            self._record(tables, seg_index, [ast.Name(id=arg.arg)], kw_default,
+                                         _string_value(kw_default))
         return tables
 
-    def _record(self, tables: _Tables, seg_index: int, targets: Sequence[ast.expr], value: ast.expr) -> None:
-        literal = _string_value(value)
-        names = [n for t in targets for n in _target_names(t)]
+    def _record(self, tables: _Tables, seg_index: int, targets: Sequence[ast.expr], value: ast.expr,
+                literal: tuple[str, bool] | None) -> None:
+        """Remember what `targets = value` binds: a string constant (`literal`, from
+        `_string_value(value)`), a dict literal or a `dict(...)` call's keywords."""
         if literal is not None:
-            for name in names:
+            for name in [n for t in targets for n in _target_names(t)]:
                 tables.constants.setdefault(name, []).append(_Literal(literal[0], seg_index, value, literal[1]))
-        elif isinstance(value, ast.Dict):
+        elif value.__class__ is ast.Dict:
             entries = {
-                k.value: v for k, v in zip(value.keys, value.values)
+                k.value: v for k, v in zip(value.keys, value.values)  # type: ignore[attr-defined]
                 if isinstance(k, ast.Constant) and isinstance(k.value, str)
             }
-            for name in names:
+            for name in [n for t in targets for n in _target_names(t)]:
                 tables.dicts[name] = entries
                 tables.dict_segments[name] = seg_index
-        elif isinstance(value, ast.Call) and isinstance(value.func, ast.Name) and value.func.id == "dict":
-            for name in names:
-                tables.dicts[name] = {kw.arg: kw.value for kw in value.keywords if kw.arg}
+        elif (value.__class__ is ast.Call and value.func.__class__ is ast.Name  # type: ignore[attr-defined]
+              and value.func.id == "dict"):  # type: ignore[attr-defined]
+            for name in [n for t in targets for n in _target_names(t)]:
+                tables.dicts[name] = {kw.arg: kw.value for kw in value.keywords if kw.arg}  # type: ignore[attr-defined]
                 tables.dict_segments[name] = seg_index
 
     # -- pass 2: call sites, env writes, assignments ---------------------------------------
     def _visit(self, tables: _Tables) -> Iterator[Hit]:
+        tails, aliases = self.call_tails, tables.aliases
         for seg_index, node in self._pending:
             self._current_segment = seg_index
-            if isinstance(node, ast.Call):
-                yield from self._call(seg_index, node, tables)
-            elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            if node.__class__ is ast.Call:
+                func = node.func
+                if func.__class__ is ast.Attribute:
+                    tail = func.attr
+                elif func.__class__ is ast.Name:
+                    tail = aliases.get(func.id, func.id).rsplit(".", 1)[-1]
+                else:
+                    continue  # `f()(...)`, `d[k](...)`: no qualified name, never resolved
+                if tail in tails:
+                    yield from self._call(seg_index, node, tables)
+            else:
                 yield from self._assignment(seg_index, node, tables)
 
     def _call_sites(self, node: ast.Call, tables: _Tables) -> list[CallSite]:
@@ -617,41 +641,52 @@ class PythonDetector:
     _current_segment = 0
 
 
+# Fields that never hold a node worth visiting: names and flags (str, int), `ctx`
+# (Load/Store) and operators (singleton leaves).
+_NO_NODE_FIELDS = frozenset({"ctx", "op", "ops", "id", "attr", "name", "asname", "module", "level",
+                             "arg", "type_comment", "kind", "conversion", "is_async", "simple"})
 _FIELDS: dict[type, tuple[str, ...]] = {}
+# Per class: whether its nodes are pushed at all. Names and constants are leaves nothing
+# here reads from the walk (their parents are read instead); they are about half of a tree.
+_PUSHED: dict[type, bool] = {}
+
+
+def _learn(cls: type) -> bool:
+    pushed = _PUSHED[cls] = issubclass(cls, ast.AST) and cls not in (ast.Name, ast.Constant)
+    return pushed
 
 
 def _walk(tree: ast.AST) -> Iterator[ast.AST]:
-    """Every node of `tree`, like ast.walk but about twice as fast: no generator per node,
-    and `ctx` (Load/Store) children skipped, since nothing here needs them."""
+    """The nodes of `tree` that can matter here, in ast.walk's stack order but about three
+    times as fast: no generator per node, and leaves (names, constants, operators, `ctx`)
+    never pushed. Skipping leaves keeps the other nodes' relative order."""
     stack = [tree]
     pop, push = stack.pop, stack.append
-    node_type = ast.AST
+    pushed = _PUSHED
     while stack:
         node = pop()
         cls = node.__class__
         fields = _FIELDS.get(cls)
         if fields is None:
-            fields = _FIELDS[cls] = tuple(f for f in cls._fields if f != "ctx")
+            fields = _FIELDS[cls] = tuple(f for f in cls._fields if f not in _NO_NODE_FIELDS)
         yield node
         for name in fields:
             value = getattr(node, name, None)
             if value.__class__ is list:
                 for item in value:
-                    if isinstance(item, node_type):
+                    ok = pushed.get(item.__class__)
+                    if ok or (ok is None and _learn(item.__class__)):
                         push(item)
-            elif isinstance(value, node_type):
-                push(value)
+            else:
+                ok = pushed.get(value.__class__)
+                if ok or (ok is None and _learn(value.__class__)):
+                    push(value)
 
 
 def _called(text: str, name: str, pattern: re.Pattern[str]) -> bool:
-    """Whether `pattern` (a call of `name`) matches where `name` occurs: str.find is a skip
-    search, far faster than sre scanning for the pattern's literal prefix."""
-    pos = text.find(name)
-    while pos >= 0:
-        if pattern.match(text, pos):
-            return True
-        pos = text.find(name, pos + 1)
-    return False
+    """Whether `pattern` (a call of `name`) matches where `name` starts a word: a call of
+    `QiskitRuntimeService` is no call of `Service`, and a name is resolved whole."""
+    return next(_word_matches(text, name, pattern), None) is not None
 
 
 def _word_matches(text: str, word: str, pattern: re.Pattern[str]) -> Iterator[re.Match[str]]:
