@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from enum import Enum, IntEnum
+from typing import NamedTuple
 
 
 class Severity(IntEnum):
@@ -65,8 +66,7 @@ class VerificationState(str, Enum):
     NOT_CHECKED = "not-checked"
 
 
-@dataclass(frozen=True)
-class Verification:
+class Verification(NamedTuple):
     """Result of asking a provider about one secret. `detail` is short and never secret."""
 
     state: VerificationState = VerificationState.NOT_CHECKED
@@ -147,8 +147,7 @@ def fingerprint(rule_id: str, secret: Secret) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(NamedTuple):
     """Where a finding sits. Lines and columns are 1-based; `end_column` is exclusive.
 
     For plain files `line`/`column` are positions in the file and equal `raw_line`/`raw_column`.

@@ -70,10 +70,9 @@ def test_built_in_bare_rules_take_a_narrow_window():
 
 
 def test_bare_plan_keeps_other_pattern_shapes_whole():
-    from dataclasses import replace
 
     shape = re.compile(r"(?P<secret>k[A-Za-z0-9]{30,})x")  # unbounded, a literal after the secret
-    odd = replace(_BARE[0], id="KG999", regex=shape)
+    odd = _BARE[0]._replace(id="KG999", regex=shape)
     plan = BarePlan((odd,))
     text = "=" * 10 + "k" + "Ab1" * (SHORT_RUN // 3 + 40) + "x" + "+" * 5
     assert [m.span() for _, m in plan.matches(text)] == [(10, len(text) - 5)]

@@ -656,12 +656,11 @@ def test_builtin_rule_id_with_other_endpoint_is_not_builtin(
 ) -> None:
     # A Rule object named KG101 whose endpoint differs from the shipped pack is treated as a
     # user rule: not redirected, and announced.
-    import dataclasses
 
     real = RULES.rules["KG101"]
     assert real.verify is not None
-    fake_spec = dataclasses.replace(real.verify, url="https://127.0.0.1:1/v0.4/whoami")
-    rule = dataclasses.replace(real, verify=fake_spec)
+    fake_spec = real.verify._replace(url="https://127.0.0.1:1/v0.4/whoami")
+    rule = real._replace(verify=fake_spec)
     key = fakes.ionq_key()
     out = verify_secrets([(rule, Secret(key))], timeout=2)
     assert out[("KG101", Secret(key))].state is S.UNKNOWN

@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from functools import cached_property, lru_cache
+from typing import NamedTuple
 
 from keyguard.rulepack.load import Rule
 
@@ -87,8 +87,7 @@ def key_runs(text: str, length: int) -> Iterator[tuple[int, int]]:
     return flag_runs(text.encode("ascii", errors="replace").translate(_RUN_TABLE), length)
 
 
-@dataclass(frozen=True)
-class Shape:
+class Shape(NamedTuple):
     """What a bare rule's pattern says about where it can match (`Shape.of`).
 
     `secret_min`/`max_width`: lengths the secret can have (max None: unbounded).

@@ -16,8 +16,9 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import NamedTuple
 
 from keyguard.detect.tokens import Hit
 from keyguard.filter.shapes import is_placeholder, is_plausible_literal, is_plausible_token
@@ -34,8 +35,7 @@ _ENV_WRITERS = {"os.environ.setdefault", "os.putenv"}
 _ENV_WRITE = re.compile(r"environ\s*\[[^\]\n]+\]\s*=(?!=)|setdefault\(|putenv\(|environ\.update\(")
 
 
-@dataclass
-class _Literal:
+class _Literal(NamedTuple):
     """A string constant and where its node sits (segment index, ast node)."""
 
     value: str
@@ -421,7 +421,7 @@ class PythonDetector:
                 where = f"passed to {shown}" if not via else f"assigned to {via} and passed to {shown}"
                 hit = self._classify(literal, site.rules, site.provider, where, fallback=True)
                 if hit:
-                    yield replace(hit, env_var=site.env_var) if site.env_var else hit
+                    yield hit._replace(env_var=site.env_var) if site.env_var else hit
         elif site.persist_rule and site.persist_rule in self.selected:
             yield self._persist_hit(seg_index, node, arg, site, tables)
 
@@ -615,7 +615,7 @@ class PythonDetector:
             where = f"{how} as {key.value}" + (f" (through {via})" if via else "")
             hit = self._classify(literal, rules, provider.id, where, fallback=True)
             if hit:
-                yield Hit(**{**hit.__dict__, "env_var": key.value})
+                yield hit._replace(env_var=key.value)
 
     def _assignment(self, seg_index: int, node: ast.Assign | ast.AnnAssign, tables: _Tables) -> Iterator[Hit]:
         targets = node.targets if isinstance(node, ast.Assign) else [node.target]

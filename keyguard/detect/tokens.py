@@ -12,6 +12,7 @@ import bisect
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from keyguard.detect.bare import bare_plan
 from keyguard.filter.shapes import is_placeholder, is_plausible_token
@@ -30,8 +31,7 @@ _DIGEST_LINE = re.compile(r"\s*[0-9a-fA-F]{32,}\s+\*?[^\s=:,;\"']+\s*$")
 _CREDENTIAL_CUE = re.compile(r"api[ _-]?key|token|secret|passw|credential|\bkey\b")
 
 
-@dataclass(frozen=True)
-class Hit:
+class Hit(NamedTuple):
     """A detected secret in one segment, before it becomes a Finding.
 
     Positions are 1-based segment coordinates; `end_column` is exclusive. `where` is the

@@ -33,8 +33,8 @@ import os
 import re
 import tokenize
 from collections.abc import Sequence
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from keyguard.config import Config, ignored_rules_for
 from keyguard.model import Finding
@@ -55,8 +55,7 @@ _CODE = re.compile(r"^KG[0-9]{0,3}$")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-@dataclass(frozen=True)
-class Directive:
+class Directive(NamedTuple):
     """One suppression comment.
 
     kind: "ignore" (keyguard: ignore), "pragma" (allowlist secret) or "nextline".
@@ -121,8 +120,7 @@ def _python_comments(source: str) -> dict[int, str] | None:
     return comments
 
 
-@dataclass(frozen=True)
-class StatementMap:
+class StatementMap(NamedTuple):
     """Line facts of one Python source, from one parse and one walk.
 
     starts: 1-based line -> first line of the innermost statement whose own lines include it.

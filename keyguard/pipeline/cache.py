@@ -385,7 +385,7 @@ def _dump(finding: Finding, text: str, starts: list[int]) -> dict[str, Any] | No
         stored[f.name] = item
     stored["severity"] = int(finding.severity)
     stored["confidence"] = int(finding.confidence)
-    stored["location"] = dataclasses.asdict(loc)
+    stored["location"] = loc._asdict()
     stored["o"], stored["n"] = offset, len(value)
     return stored
 

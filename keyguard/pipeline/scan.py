@@ -13,7 +13,7 @@ import re
 import stat
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from functools import cached_property, lru_cache, partial
 from typing import TYPE_CHECKING, Any
 
@@ -363,7 +363,7 @@ def _to_finding(hit: Hit, document: Document, ruleset: RuleSet) -> Finding:
 
     segment = document.segments[hit.segment]
     raw_line, raw_column = document.raw_position(segment, hit.line, hit.column, hit.value)
-    hit = replace(hit, where=_without_key_shapes(hit.where))
+    hit = hit._replace(where=_without_key_shapes(hit.where))
     env_var = hit.env_var
     if env_var is None and hit.where.startswith("assigned to "):
         name = hit.where.removeprefix("assigned to ").split(" ")[0]

@@ -15,15 +15,13 @@ and `env_var` (docs/rule-packs.md "Advice"). Nothing here names a provider.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:  # keyguard.rulepack.load asks this module what a type is: no import cycle
     from keyguard.rulepack.load import Provider, Rule
 
 
-@dataclass(frozen=True)
-class Behaviour:
+class Behaviour(NamedTuple):
     """The engine's facts about one rule type.
 
     secret: the value is a credential (revoke, rotate, redact, verify).
@@ -79,8 +77,7 @@ def precision(rule: Rule) -> str:
     return kind.precision
 
 
-@dataclass(frozen=True)
-class Facts:
+class Facts(NamedTuple):
     """What the advice texts may name: the provider, the variable to read, the file written."""
 
     provider: Provider

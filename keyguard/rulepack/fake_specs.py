@@ -9,8 +9,7 @@ from __future__ import annotations
 import re
 import string
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 BASE62 = string.ascii_letters + string.digits
 BASE64URL = BASE62 + "-_"
@@ -34,8 +33,7 @@ _SPEC_KEYS = {"rule", "alphabet", "length", "prefix", "suffix", "mixed", "jwt", 
               "signature_length", "description"}
 
 
-@dataclass(frozen=True)
-class FakeSpec:
+class FakeSpec(NamedTuple):
     """One declared marker: how to generate its values (see the module docstring)."""
 
     name: str
@@ -49,7 +47,7 @@ class FakeSpec:
     jwt: Mapping[str, Any] | None = None
     template: str | None = None
     signature_length: int = 43
-    markers: tuple[str, ...] = field(default=())
+    markers: tuple[str, ...] = ()
 
 
 def parse_fake_specs(table: Any, path: str) -> tuple[FakeSpec, ...]:

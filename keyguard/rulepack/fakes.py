@@ -31,7 +31,7 @@ import random
 import re
 import string
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from keyguard.rulepack.fake_specs import (  # noqa: F401  (re-exported: the public names)
@@ -66,7 +66,7 @@ def check_fakes(packs: Iterable[Any], rules: Mapping[str, Rule], generate: Itera
             first = specs.get(spec.name)
             # The same declaration twice is harmless (a pack copied from a built-in one);
             # two different ones would make an example's keys depend on load order.
-            if first is not None and replace(first, where=spec.where) != spec:
+            if first is not None and first._replace(where=spec.where) != spec:
                 raise RulePackError(f"{spec.where}: marker {spec.name!r} already declared differently in {first.where}")
             specs.setdefault(spec.name, spec)
     for spec in specs.values():

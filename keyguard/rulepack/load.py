@@ -17,11 +17,10 @@ import os
 import re
 import string
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 # rtoml (Rust) parses the 20 built-in packs in ~2 ms where tomllib took ~24 ms: a tenth of a
 # pre-commit run. Its error messages name line and column and never quote the file.
@@ -38,8 +37,7 @@ class RulePackError(ValueError):
     """A rule pack file is unreadable or does not follow the schema."""
 
 
-@dataclass(frozen=True)
-class VerifySpec:
+class VerifySpec(NamedTuple):
     """How to ask a provider whether a secret is live (executed by keyguard.verify.http).
 
     `raw` keeps the TOML table as loaded (method, url, headers, form, json_body, responses,
@@ -51,8 +49,7 @@ class VerifySpec:
     raw: Mapping[str, Any]
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     """One rule of a pack. `regex` is None for literal and persist rules."""
 
     id: str
@@ -86,8 +83,7 @@ class Rule:
         return TYPES[self.type].secret
 
 
-@dataclass(frozen=True)
-class CallSite:
+class CallSite(NamedTuple):
     """An SDK callable and the argument that carries a credential.
 
     `callees` are fully qualified names as libcst/ast alias resolution produces them.
@@ -109,8 +105,7 @@ class CallSite:
     env_var: str | None = None
 
 
-@dataclass(frozen=True)
-class AssignmentRule:
+class AssignmentRule(NamedTuple):
     """A target name that marks its literal value as a credential (`ionq_key = "..."`).
 
     With `literal` True, a literal of unexpected shape is reported too (Qconfig `APItoken`).
@@ -124,8 +119,7 @@ class AssignmentRule:
     keywords: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Example:
+class Example(NamedTuple):
     """An embedded example: `code` with {{fake}} markers, expected `RULE@line` hits, optional fix."""
 
     pack: str
@@ -136,8 +130,7 @@ class Example:
     fixed: str | None = None
 
 
-@dataclass(frozen=True)
-class CredentialFile:
+class CredentialFile(NamedTuple):
     """A file an SDK keeps credentials in (`qiskitrc`, `dwave.conf`, `.qcs/secrets.toml`).
 
     `name` is matched against the end of a scanned path, whole components only
@@ -161,8 +154,7 @@ class CredentialFile:
         return normal.endswith("/" + self.name)
 
 
-@dataclass(frozen=True)
-class Provider:
+class Provider(NamedTuple):
     id: str
     name: str
     keywords: tuple[str, ...]
@@ -186,8 +178,7 @@ class Provider:
     credential_files: tuple[CredentialFile, ...] = ()
 
 
-@dataclass(frozen=True)
-class RulePack:
+class RulePack(NamedTuple):
     path: str
     provider: Provider
     rules: tuple[Rule, ...]
@@ -198,13 +189,12 @@ class RulePack:
     fakes: tuple[Any, ...] = ()
 
 
-@dataclass(frozen=True)
-class RuleSet:
-    """All loaded packs, with the indexes the detectors need."""
+class RuleSet(NamedTuple):
+    """All loaded packs, with the indexes the detectors need (`build_ruleset` makes them)."""
 
     packs: tuple[RulePack, ...]
-    rules: Mapping[str, Rule] = field(default_factory=dict)
-    providers: Mapping[str, Provider] = field(default_factory=dict)
+    rules: Mapping[str, Rule]
+    providers: Mapping[str, Provider]
 
     @property
     def call_sites(self) -> tuple[CallSite, ...]:

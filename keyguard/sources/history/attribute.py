@@ -28,7 +28,7 @@ def _at(finding: Finding, path: str) -> Finding:
     """`finding` (found in a blob scanned as some path) placed at `path`."""
     if finding.location.path == path:
         return finding
-    return replace(finding, location=replace(finding.location, path=path))
+    return replace(finding, location=finding.location._replace(path=path))
 
 
 def first_sightings(

@@ -306,9 +306,7 @@ def _head_findings(git: Git, shown: DisplayPaths, head_tree: dict[bytes, str], p
 
 
 def _with_path(location: Location, path: str) -> Location:
-    from dataclasses import replace
-
-    return location if location.path == path else replace(location, path=path)
+    return location if location.path == path else location._replace(path=path)
 
 
 def _refs(git: Git, commits: set[str], graph: CommitList | None = None
