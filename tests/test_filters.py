@@ -6,7 +6,12 @@ import random
 import string
 
 from keyguard.detect.tokens import has_keyword
-from keyguard.filter.shapes import is_placeholder, looks_like_words, shannon_entropy
+from keyguard.filter.shapes import (
+    has_sequence_run,
+    is_placeholder,
+    looks_like_words,
+    shannon_entropy,
+)
 from keyguard.rulepack.fakes import FakeKeys
 
 from helpers import rule_lines, scan_tree
@@ -61,6 +66,22 @@ def test_keys_that_start_or_end_like_placeholders_are_still_keys():
         assert not is_placeholder(body[:-4] + "-key")
     assert is_placeholder("MY_IBM_QUANTUM_TOKEN")
     assert is_placeholder("your-key-here")
+
+
+def test_typed_out_sequences_are_fixtures_not_keys(tmp_path, monkeypatch):
+    """dwave-cloud-client's token tests hold `AB-0123456789...` and `abc-c0f3456789...`: a run
+    of eight characters counting up or down marks a typed fixture."""
+    digits = "0123456789" * 4
+    fixtures = ["AB-" + digits, "abc-c0f" + digits[3:37] + "fee", "DEV-" + "fedcba98" + FakeKeys(3).hex(32)]
+    assert all(has_sequence_run(v.lower()) and is_placeholder(v) for v in fixtures)
+    assert not has_sequence_run("0123456x9abcdefx")  # runs of seven and less do not count
+    fake = FakeKeys("runs")
+    keys = [fake.hex(40) for _ in range(300)] + [fake.ibm_key() for _ in range(300)]
+    assert not any(has_sequence_run(k.lower()) for k in keys)
+    call = "from dwave.cloud import Client\nclient = Client(token={!r})\n"
+    (tmp_path / "fixture.py").write_text(call.format(fixtures[0]))
+    (tmp_path / "real.py").write_text(call.format("DEV-" + fake.hex(40)))
+    assert [f.location.path for f in scan_tree(tmp_path, monkeypatch).findings] == ["real.py"]
 
 
 def test_many_keys_in_one_file_are_all_found(tmp_path, monkeypatch):

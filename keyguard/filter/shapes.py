@@ -33,6 +33,12 @@ _LONE_LOWER = re.compile(r"(?:^|[A-Z])[a-z](?:[A-Z]|$)")
 _HEX_ONLY = re.compile(r"^(?:[0-9a-f]+|[0-9A-F]+)$")
 _ALNUM_SEQUENCE = "0123456789abcdefghijklmnopqrstuvwxyz"
 _CYCLE = _ALNUM_SEQUENCE + _ALNUM_SEQUENCE[0]  # every neighbour pair, the wrap 'z0' included
+_SUCCESSOR = dict(pairwise(_CYCLE))
+# A run this long of neighbours in that order ('01234567', '3456789a', 'hgfedcba') marks a
+# typed fixture, not an issued key: in a random hex key a given 8-character stretch is such
+# a run with probability 2 * 16**-7, so about 1 in 4 million 40-character hex keys holds one
+# anywhere (fewer than 1 in 300 million base-62 keys of that length).
+SEQUENCE_RUN = 8
 
 
 def shannon_entropy(value: str) -> float:
@@ -94,6 +100,20 @@ def _is_sequential(value: str) -> bool:
     return value in cycle or value[::-1] in cycle
 
 
+def has_sequence_run(lowered: str, length: int = SEQUENCE_RUN) -> bool:
+    """Whether lower-cased `lowered` holds `length` or more characters in a row that count
+    up or down the cycle 0-9a-z ('AB-0123456789...', 'c0f3456789...', 'zyxw...'): a test
+    fixture's typed-out sequence (dwave-cloud-client's SAPI token tests)."""
+    up = down = 1
+    successor = _SUCCESSOR
+    for a, b in pairwise(lowered):
+        up = up + 1 if successor.get(a) == b else 1
+        down = down + 1 if successor.get(b) == a else 1
+        if up >= length or down >= length:
+            return True
+    return False
+
+
 def _is_wordy(value: str) -> bool:
     """Every part between separators is a plain word (letters only, one case or Capitalised)."""
     parts = [p for p in _SEPARATORS.split(value) if p]
@@ -122,7 +142,7 @@ def is_placeholder(value: str, known: frozenset[str] = frozenset(), env_vars: fr
     # parts carry digits or mixed-case noise, so the prefix alone must not hide it.
     if (_PLACEHOLDER_PREFIX.match(stripped) or _PLACEHOLDER_SUFFIX.search(stripped)) and _is_wordy(stripped):
         return True
-    return is_repetitive(stripped)
+    return has_sequence_run(lowered) or is_repetitive(stripped)
 
 
 def looks_like_words(value: str) -> bool:
