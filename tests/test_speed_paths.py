@@ -225,12 +225,12 @@ _PIECES = st.sampled_from(["eyJ", "eyJhbGciOiJIUzI1NiJ9", ".", "-", "_", "qbr_",
 @settings(max_examples=150, deadline=None)
 @given(st.lists(_PIECES, max_size=40), st.sampled_from(_PREFIXED))
 def test_literal_prefix_search_equals_finditer(pieces: list[str], rule) -> None:
-    from keyguard.detect.tokens import _find_all
+    from keyguard.detect.tokens import find_all
 
     text = "".join(pieces)
     regex = rule.regex
     expected = [(m.start(), m.end()) for m in regex.finditer(text)]
-    assert [(m.start(), m.end()) for m in _find_all(regex, text)] == expected
+    assert [(m.start(), m.end()) for m in find_all(regex, text)] == expected
 
 
 def test_the_jwt_rules_have_a_literal_prefix_and_flagged_ones_do_not() -> None:

@@ -349,7 +349,7 @@ def _parse_prefixes(pattern: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys(prefixes))
 
 
-def _find_all(regex: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+def find_all(regex: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
     """`regex.finditer(text)`, the same matches, tried only where one of the pattern's
     literal prefixes (`_literal_prefixes`) occurs, in order. `match(text, pos)` still sees
     the characters before `pos`, so the lookbehind is checked as in finditer."""
@@ -420,7 +420,7 @@ def find_tokens(
     matches = list(bare_plan(rules).matches(text))
     for rule in anchored:
         assert rule.regex is not None
-        matches.extend((rule, m) for m in _find_all(rule.regex, text))
+        matches.extend((rule, m) for m in find_all(rule.regex, text))
 
     if not matches:
         return hits

@@ -32,6 +32,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from keyguard.detect.bare import KEY_CHARS, BarePlan, bare_plan
+from keyguard.detect.tokens import find_all
 from keyguard.filter.shapes import is_placeholder, is_plausible_token
 from keyguard.prefilter.keywords import Keywords
 from keyguard.read.documents import Segment
@@ -86,7 +87,7 @@ def holds_key_format(added: bytes, engine: Engine, long_run_scans: bool = True,
             text = added.decode("utf-8", "replace")
             rules = {id(r): r for word in found for r in by_word[word]}
             for rule in rules.values():
-                for match in rule.regex.finditer(text):  # type: ignore[union-attr]
+                for match in find_all(rule.regex, text):  # type: ignore[arg-type]
                     if _passes_shape(rule, match.group("secret"), engine):
                         return True
     return False

@@ -156,8 +156,10 @@ def scan_history(paths: Sequence[str], revisions: str, config: Config) -> Histor
     for blob in sorted(unreadable, key=lambda b: order.get(b, len(order))):
         path = first_path.get(blob, unreadable[blob])
         result.skip("missing or corrupt object")
-        result.notes.append((path, f"object {blob} is missing or corrupt: skipped, the scan "
-                                   "went on (`git fsck` names what is damaged)"))
+        # Abbreviated as in `git log --oneline`: a full object id is key-shaped, and output
+        # would redact it.
+        result.notes.append((path, f"object {blob[:12]} is missing or corrupt: skipped, the "
+                                   "scan went on (`git fsck` names what is damaged)"))
 
     reported, ignored = first_sightings(changes, results, kind_of)
     head = _head_findings(git, shown, head_tree, {path for _, path in reported}, results, engine)
