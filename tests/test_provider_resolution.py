@@ -113,6 +113,21 @@ def test_save_account_imported_from_another_sdk_is_not_ibm(code, tmp_path, monke
     assert all("QISKIT_IBM_TOKEN" not in f.message for f in result.findings)
 
 
+def test_a_function_the_file_defines_is_its_own_not_an_sdk_call(tmp_path, monkeypatch):
+    # Quantum Inspire's credentials module (2019) defines `save_account` and calls it: that
+    # was reported as IBM's save_account writing ~/.qiskit/qiskit-ibm.json.
+    own = (
+        "import json\nfrom qiskit_ibm_runtime import *\n\n\ndef save_account(token, filename):\n    json.dump({'token': token}, open(filename, 'w'))\n"
+        "\n\nclass Store:\n    def save_account(self, token):\n        save_account(token, 'f')\n"
+        "\n\ndef store_account(token, filename):\n    save_account(token, filename)\n    Store().save_account(token)\n"
+    )
+    (tmp_path / "credentials.py").write_text(own)
+    # Without the local definition the same call is IBM's notice (KG205), as before.
+    (tmp_path / "user.py").write_text("from qiskit_ibm_runtime import *\n\n\ndef f(t):\n    save_account(t)\n")
+    result = scan_tree(tmp_path, monkeypatch)
+    assert [(f.location.path, f.rule_id) for f in result.findings] == [("user.py", "KG205")]
+
+
 def test_save_account_resolves_to_the_pack_of_its_module(tmp_path, monkeypatch, acme_pack):
     key = _hex40("acme")
     (tmp_path / "a.py").write_text(

@@ -52,6 +52,8 @@ class _Tables:
     constants: dict[str, list[_Literal]] = field(default_factory=dict)
     dicts: dict[str, dict[str, ast.expr]] = field(default_factory=dict)
     dict_segments: dict[str, int] = field(default_factory=dict)
+    # Names the document defines itself (def, async def, class): a call of one is its own.
+    defined: set[str] = field(default_factory=set)
 
 
 def _qualified(node: ast.expr, aliases: dict[str, str]) -> str | None:
@@ -309,7 +311,11 @@ class PythonDetector:
                     if literal is not None or any(t.__class__ is ast.Subscript for t in targets):
                         pending((seg_index, node))
                     self._record(tables, seg_index, targets, value, literal)
+                elif cls is ast.ClassDef:
+                    tables.defined.add(node.name)
                 elif cls is ast.FunctionDef or cls is ast.AsyncFunctionDef or cls is ast.Lambda:
+                    if cls is not ast.Lambda:
+                        tables.defined.add(node.name)
                     args = node.args
                     positional = [*args.posonlyargs, *args.args]
                     for arg, default in zip(positional[len(positional) - len(args.defaults):], args.defaults):
@@ -367,7 +373,9 @@ class PythonDetector:
         matches only call sites of a provider with that root module (a re-export), so
         `save_account` imported from another SDK is never this provider's. A name nothing
         imports (another module, a star import, an instance) matches a tail when one
-        provider claims it, or when exactly one of the claimants has a module imported here.
+        provider claims it, or when exactly one of the claimants has a module imported here,
+        unless the document defines that name itself (Quantum Inspire's credentials module
+        has its own `def save_account`, which is no IBM call).
         """
         name = _qualified(node.func, tables.aliases)
         if name is None:
@@ -387,6 +395,8 @@ class PythonDetector:
         if isinstance(base, ast.Name) and base.id in tables.aliases:
             root = parts[0]
             return [cs for cs in candidates if root in self.module_roots.get(cs.provider, ())]
+        if parts[-1] in tables.defined:
+            return []
         providers = {cs.provider for cs in candidates}
         if len(providers) > 1:
             imported = {module.split(".")[0] for module in tables.aliases.values()}
