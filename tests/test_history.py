@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from keyguard.cli import cli
 from keyguard.config import Config
+from keyguard.pipeline.scan import scan_paths
 from keyguard.rulepack.fakes import FakeKeys
 from keyguard.sources.history import GitError, scan_history
 
@@ -618,3 +619,23 @@ def test_parallel_passes_find_the_same(tmp_path, monkeypatch) -> None:
     assert [(f.fingerprint, f.commit) for f in single.findings] == \
         [(f.fingerprint, f.commit) for f in double.findings]
     assert double.files_scanned == single.files_scanned >= 60
+
+
+def test_files_binary_by_name_are_skipped_in_history_as_in_the_tree(tmp_path, monkeypatch) -> None:
+    # A tree scan never reads `*.png` or `*.pickle`; neither does history (a docs build's
+    # thousands of images and pickles were read and sniffed, one by one). Each blob counts once.
+    repo = small_repo(tmp_path)
+    key = FakeKeys("binary-names").ionq_key()
+    repo.write("plot.png", ionq_file(key))
+    repo.write("data.pickle", ionq_file(key) + "# another version\n")
+    repo.write("copy.png", ionq_file(key))  # the same blob as plot.png
+    repo.commit("images")
+    repo.write("plot.png", "redrawn\n")
+    repo.commit("redraw")
+    monkeypatch.chdir(repo.path)
+    tree = scan_paths(["."], Config(jobs=1))
+    history = scan_history(["."], "", Config(jobs=1))
+    assert tree.findings == [] and history.findings == []
+    assert tree.skipped["binary file"] == 3
+    assert history.skipped["binary file"] == 3  # the key's blob, the pickle, the redrawn png
+    assert history.files_scanned == 0

@@ -30,6 +30,12 @@ BINARY_SUFFIXES = frozenset({
 })
 
 
+def binary_by_name(path: str) -> bool:
+    """Whether `path`'s extension says the file is never text (BINARY_SUFFIXES, any case):
+    such a file is skipped without being read, in the tree and in history alike."""
+    return os.path.splitext(path)[1].lower() in BINARY_SUFFIXES
+
+
 @dataclass
 class Discovery:
     """Result of discovery: files to scan (paths as the user will see them) and problems.
@@ -138,7 +144,7 @@ def discover(paths: Sequence[str], is_excluded: Callable[[str, bool], bool] | No
             # Name the file: a count alone does not tell the user what to look at.
             (discovery.errors if explicit else discovery.problems).append(f"{shown}: skipped, {reason}")
             return
-        if os.path.splitext(path)[1].lower() in BINARY_SUFFIXES:
+        if binary_by_name(path):
             discovery.skip("binary file", shown)
             return
         if not explicit and os.path.isdir(path):

@@ -41,6 +41,7 @@ from keyguard.sources.history.gate import select
 from keyguard.sources.history.git import Git, GitError
 from keyguard.sources.history.objects import read_blobs
 from keyguard.sources.history.paths import DisplayPaths, kind_of
+from keyguard.sources.tree import binary_by_name
 
 ALL_REFS = "--all"
 
@@ -125,7 +126,7 @@ def scan_history(paths: Sequence[str], revisions: str, config: Config) -> Histor
         early: dict[tuple[str, str], Job] = {}
         for raw, blob in head_tree.items():
             path = shown.display(raw)
-            if not (config.exclude and config_excluded(path, config)):
+            if not (binary_by_name(path) or (config.exclude and config_excluded(path, config))):
                 _add_job(early, blob, path)
         _scan_jobs(git, list(early.values()), engine, config, 1, result, results, unreadable)
     gate_scan, gate_seen, pass_changes, scanned = gate.result()
@@ -214,7 +215,7 @@ class PartScan:
                         blob in seen and blob not in scan):
                     continue
                 path = self.shown.display(raw)
-                if not (self.config.exclude and config_excluded(path, self.config)):
+                if not (binary_by_name(path) or (self.config.exclude and config_excluded(path, self.config))):
                     _add_job(jobs, blob, path)
         return list(scan_jobs(git, list(jobs.values()), engine, tuple(self.config.extend_rules),
                               1, self.config.max_file_size))
@@ -237,10 +238,11 @@ def _keep(scanned: Iterable[tuple[Job, FileResult]], result: HistoryResult,
 
 def _changes(ordered: Iterable[Change], shown: DisplayPaths, config: Config, result: HistoryResult
              ) -> list[tuple[Change, str]]:
-    """(change, display path) of every blob the commits put somewhere; submodules and
-    excluded paths are counted, symbolic links dropped."""
+    """(change, display path) of every blob the commits put somewhere; submodules, excluded
+    paths and files binary by name (each blob once) are counted, symbolic links dropped."""
     changes: list[tuple[Change, str]] = []
     submodules: set[str] = set()
+    binary: set[str] = set()
     for change in ordered:
         if change.mode == SUBMODULE_MODE:
             submodules.add(shown.display(change.path))
@@ -251,7 +253,12 @@ def _changes(ordered: Iterable[Change], shown: DisplayPaths, config: Config, res
         if config.exclude and config_excluded(path, config):
             result.skip("excluded by configuration")
             continue
+        if binary_by_name(path):  # as in a tree scan: never read (a docs build's images)
+            binary.add(change.blob)
+            continue
         changes.append((change, path))
+    if binary:
+        result.skip("binary file", len(binary))
     for path in sorted(submodules):
         result.skip("submodule (not followed)")
         result.notes.append((path, "submodule: not followed (scan its own repository)"))
