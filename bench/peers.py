@@ -8,8 +8,9 @@ Python wrapper) and `detect-secrets` (its pre-commit hook), installed from PyPI 
 own virtual environment (`--venv`, default /work/venvs/bench-peers) so they never touch
 keyguard's. keyguard is the one on PATH (or `--keyguard`).
 
-hook   pre-commit style: 5 small files (3 .py, 1 notebook, 1 .env): `python -c pass`,
-       `keyguard scan FILES` (cold cache and warm cache), `detect-secrets-hook FILES`,
+hook   pre-commit style: 5 small files (3 .py, 1 notebook, 1 .env): `python -c pass`, a
+       minimal click command (the floor of a click CLI), `keyguard scan FILES` (cold cache
+       and warm cache), `detect-secrets-hook FILES`,
        `betterleaks fs FILES`. Ratios: keyguard / python -c pass, keyguard / detect-secrets.
 tree   whole tree: `keyguard scan --no-cache .` vs `betterleaks fs .` on each --tree (default:
        the real repositories under /work/real) and on a generated tree of 100% quantum code
@@ -108,6 +109,10 @@ def _hook_files(folder: Path) -> list[str]:
     return ["a.py", "b.py", "c.py", "nb.ipynb", ".env"]
 
 
+_MINIMAL_CLICK = ("import click\n@click.command()\n@click.argument('paths', nargs=-1)\n"
+                  "def main(paths):\n    pass\nmain(['a.py'], standalone_mode=False)\n")
+
+
 def hook(args: argparse.Namespace) -> None:
     venv = args.venv
     with tempfile.TemporaryDirectory(prefix="kg-hook-") as tmp:
@@ -117,6 +122,8 @@ def hook(args: argparse.Namespace) -> None:
         warm_env = {**ENV, "KEYGUARD_CACHE_DIR": str(folder / "warm-cache")}
         commands = {
             "python -c pass": ([args.python, "-c", "pass"], None),
+            # The floor of any click CLI: one command with one argument, run once.
+            "minimal click CLI": ([args.python, "-c", _MINIMAL_CLICK], None),
             "keyguard (no cache)": ([args.keyguard, "scan", "--no-cache", *files], cold_env),
             "keyguard (warm cache)": ([args.keyguard, "scan", *files], warm_env),
             "detect-secrets-hook": ([str(venv / "bin" / "detect-secrets-hook"), *files], None),
@@ -129,6 +136,8 @@ def hook(args: argparse.Namespace) -> None:
         print(f"  {name:24s} {s['median'] * 1000:7.1f} ms  (min {s['min'] * 1000:6.1f})")
     bare = stats["python -c pass"]["median"]
     ds = stats["detect-secrets-hook"]["median"]
+    print(f"  minimal click CLI: {stats['minimal click CLI']['median'] / bare:.1f}x python -c pass "
+          "(the floor while the CLI is click)")
     for name in ("keyguard (no cache)", "keyguard (warm cache)"):
         t = stats[name]["median"]
         print(f"  {name}: {t / bare:.1f}x python -c pass (target <= 5), "
