@@ -374,8 +374,8 @@ class PythonDetector:
         `save_account` imported from another SDK is never this provider's. A name nothing
         imports (another module, a star import, an instance) matches a tail when one
         provider claims it, or when exactly one of the claimants has a module imported here,
-        unless the document defines that name itself (Quantum Inspire's credentials module
-        has its own `def save_account`, which is no IBM call).
+        unless the document defines that name itself (an SDK's own credentials module that
+        defines `save_account` and calls it is calling itself, not another SDK).
         """
         name = _qualified(node.func, tables.aliases)
         if name is None:
@@ -667,9 +667,9 @@ def _learn(cls: type) -> bool:
 
 
 def _walk(tree: ast.AST) -> Iterator[ast.AST]:
-    """The nodes of `tree` that can matter here, in ast.walk's stack order but about three
-    times as fast: no generator per node, and leaves (names, constants, operators, `ctx`)
-    never pushed. Skipping leaves keeps the other nodes' relative order."""
+    """Every node of `tree` but the leaves (names, constants, operators, `ctx`), depth first
+    from a stack, about three times as fast as ast.walk: no generator per node, and no leaf
+    ever pushed. Leaving leaves out keeps the other nodes' relative order."""
     stack = [tree]
     pop, push = stack.pop, stack.append
     pushed = _PUSHED

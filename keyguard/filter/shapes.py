@@ -103,7 +103,7 @@ def _is_sequential(value: str) -> bool:
 def has_sequence_run(lowered: str, length: int = SEQUENCE_RUN) -> bool:
     """Whether lower-cased `lowered` holds `length` or more characters in a row that count
     up or down the cycle 0-9a-z ('AB-0123456789...', 'c0f3456789...', 'zyxw...'): a test
-    fixture's typed-out sequence (dwave-cloud-client's SAPI token tests)."""
+    fixture's typed-out sequence (an SDK's token-format tests)."""
     up = down = 1
     successor = _SUCCESSOR
     for a, b in pairwise(lowered):
