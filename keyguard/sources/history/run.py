@@ -126,7 +126,7 @@ def scan_history(paths: Sequence[str], revisions: str, config: Config) -> Histor
         early: dict[tuple[str, str], Job] = {}
         for raw, blob in head_tree.items():
             path = shown.display(raw)
-            if not (binary_by_name(path) or (config.exclude and config_excluded(path, config))):
+            if not _left_out(path, config):
                 _add_job(early, blob, path)
         _scan_jobs(git, list(early.values()), engine, config, 1, result, results, unreadable)
     gate_scan, gate_seen, pass_changes, scanned = gate.result()
@@ -215,10 +215,16 @@ class PartScan:
                         blob in seen and blob not in scan):
                     continue
                 path = self.shown.display(raw)
-                if not (binary_by_name(path) or (self.config.exclude and config_excluded(path, self.config))):
+                if not _left_out(path, self.config):
                     _add_job(jobs, blob, path)
         return list(scan_jobs(git, list(jobs.values()), engine, tuple(self.config.extend_rules),
                               1, self.config.max_file_size))
+
+
+def _left_out(path: str, config: Config) -> bool:
+    """Whether a blob at `path` is never read: excluded by configuration, or binary by name
+    (as in a tree scan). `_changes` counts both; the scans that run before it skip them."""
+    return binary_by_name(path) or bool(config.exclude and config_excluded(path, config))
 
 
 def _add_job(jobs: dict[tuple[str, str], Job], blob: str, path: str) -> None:
