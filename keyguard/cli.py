@@ -290,8 +290,6 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
          cache_dir: str | None = None, verify_deadline: float = 120.0,
          history: str | None = None, pre_push: bool = False) -> None:
     """Scan PATHS (files or directories; default: .; `-`: standard input) for leaked credentials."""
-    from keyguard.pipeline.scan import scan_paths, scan_stdin
-
     paths = paths or (".",)
     stdin = "-" in paths
     _check_usage(paths, stdin, stdin_filename, fix_ or diff, statistics, output_format)
@@ -309,18 +307,31 @@ def scan(ctx: click.Context, paths: tuple[str, ...], output_format: str, output:
         "baseline": baseline_file,
         "config": config_file,
     }
-    config_paths = (stdin_filename or ".",) if stdin else paths
-    config = build_config(config_paths, flags)
-    if verbose:
-        _print_setup(config)
     if pre_push:
         from keyguard.sources.history.push import pushed_range
 
         history = pushed_range(os.environ)
+    started = None
     if history is not None:
-        from keyguard.sources.history import scan_history
+        # git lists the commits while the configuration and the scanners load.
+        from keyguard.sources.history.start import start_history
 
-        result = scan_history(paths, history, config)
+        started = start_history(paths, history)
+    config_paths = (stdin_filename or ".",) if stdin else paths
+    try:
+        config = build_config(config_paths, flags)
+    except BaseException:
+        if started is not None:
+            started.stop()
+        raise
+    if verbose:
+        _print_setup(config)
+    from keyguard.pipeline.scan import scan_paths, scan_stdin
+
+    if history is not None:
+        from keyguard.sources.history.run import scan_history
+
+        result = scan_history(paths, history, config, started)
     elif stdin:
         result = scan_stdin(sys.stdin.buffer.read(), stdin_filename or "-", config,
                             force_exclude=force_exclude)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from keyguard.model import Finding, Location
 from keyguard.pipeline.scan import FileResult
 from keyguard.sources.history.commits import Change
+from keyguard.sources.history.paths import PathInfo
 
 
 @dataclass
@@ -32,17 +33,22 @@ def _at(finding: Finding, path: str) -> Finding:
 
 
 def first_sightings(
-    changes: Iterable[tuple[Change, str]], results: Mapping[tuple[str, str], FileResult],
-    kind_of: callable,  # type: ignore[valid-type]
+    changes: Iterable[tuple[Change, PathInfo]], results: Mapping[tuple[str, str], FileResult],
 ) -> tuple[dict[tuple[str, str], Introduced], dict[tuple[str, str], Introduced]]:
     """(reported, ignored): fingerprint and display path -> first sighting, over `changes`
-    given as (change, display path) in commit order; `results` maps (blob, kind) to its scan."""
+    given as (change, its path's info) in commit order; `results` maps (blob, kind) to its
+    scan."""
     reported: dict[tuple[str, str], Introduced] = {}
     ignored: dict[tuple[str, str], Introduced] = {}
-    for change, path in changes:
-        result = results.get((change.blob, kind_of(path)))
-        if result is None or (not result.findings and not result.ignored):
+    # Few blobs hold a finding: the rest of the changes are passed over by one set lookup.
+    holding = {blob for (blob, _), result in results.items() if result.findings or result.ignored}
+    for change, info in changes:
+        if change.blob not in holding:
             continue
+        result = results.get((change.blob, info.kind))
+        if result is None:
+            continue
+        path = info.shown
         for finding in result.findings:
             key = (finding.fingerprint, path)
             if key not in reported:

@@ -1,6 +1,6 @@
 """Which commits to scan, and which blob each commit introduced at which path.
 
-`list_commits` resolves the user's revisions with `git rev-list` (anything it accepts:
+`Listing` (`list_commits`) resolves the user's revisions with `git rev-list` (anything it accepts:
 `--all`, `origin/main..HEAD`, `A..B --since=2024-01-01`), parents before children.
 `iter_changes` streams `git log --raw` over exactly those commits: one `Change` per blob a
 commit put at a path, including blobs made by a merge resolution (`-c`: files that differ
@@ -48,26 +48,48 @@ class CommitList(NamedTuple):
     every_ref: bool = False
 
 
+class Listing:
+    """`git rev-list` over the commits `revisions` select, started at construction and read by
+    `result()`, so that git lists the commits while the caller goes on (keyguard imports its
+    scanners and loads its configuration meanwhile). The parents come along (`--parents`, at
+    no cost) when there are no paths and no options besides `--all`: paths make rev-list
+    rewrite parents and change the list itself, and options such as `--first-parent` drop
+    parents."""
+
+    def __init__(self, git: Git, revisions: Sequence[str], pathspecs: Sequence[str]) -> None:
+        self.revisions = list(revisions)
+        self.every_ref = not pathspecs and self.revisions == ["--all"]
+        self.graph = self.every_ref or (
+            not pathspecs and all(not r.startswith("-") for r in self.revisions))
+        self._proc = git.popen(["rev-list", "--reverse", "--topo-order", "--full-history",
+                                *(["--parents"] if self.graph else []), *self.revisions, "--",
+                                *pathspecs])
+
+    def result(self) -> CommitList:
+        """The commits, oldest first; GitError when rev-list does not accept the revisions."""
+        out, err = self._proc.communicate()
+        if self._proc.returncode != 0:
+            message = err.decode("utf-8", "replace").strip().splitlines()
+            detail = message[0] if message else "no message"
+            raise GitError(f"git rev-list does not accept {' '.join(self.revisions)!r}: {detail}")
+        if not self.graph:
+            return CommitList(out.decode().split(), None)
+        parents: dict[str, list[str]] = {}
+        for line in out.decode().splitlines():
+            commit, *rest = line.split()
+            parents[commit] = rest
+        return CommitList(list(parents), parents, self.every_ref)
+
+    def stop(self) -> None:
+        """End the listing unread (the scan it was for will not run)."""
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.communicate()
+
+
 def list_commits(git: Git, revisions: Sequence[str], pathspecs: Sequence[str]) -> CommitList:
-    """The commits `revisions` select. The parents come along (`--parents`, at no cost) when
-    there are no paths and no options besides `--all`: paths make rev-list rewrite parents
-    and change the list itself, and options such as `--first-parent` drop parents."""
-    every_ref = not pathspecs and list(revisions) == ["--all"]
-    graph = every_ref or (not pathspecs and all(not r.startswith("-") for r in revisions))
-    args = ["rev-list", "--reverse", "--topo-order", "--full-history",
-            *(["--parents"] if graph else []), *revisions, "--"]
-    proc = git.run([*args, *pathspecs], check=False)
-    if proc.returncode != 0:
-        message = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        detail = message[0] if message else "no message"
-        raise GitError(f"git rev-list does not accept {' '.join(revisions)!r}: {detail}")
-    if not graph:
-        return CommitList(proc.stdout.decode().split(), None)
-    parents: dict[str, list[str]] = {}
-    for line in proc.stdout.decode().splitlines():
-        commit, *rest = line.split()
-        parents[commit] = rest
-    return CommitList(list(parents), parents, every_ref)
+    """The commits `revisions` select (`Listing`, read at once)."""
+    return Listing(git, revisions, pathspecs).result()
 
 
 def iter_changes(git: Git, commits: Sequence[str], pathspecs: Sequence[str],

@@ -1,0 +1,73 @@
+"""What a history scan reads, settled first: the repository, the paths inside it, its state
+(no commits yet, a shallow clone) and the commits, whose `git rev-list` is started at once so
+that git lists them while keyguard loads its configuration and its scanners.
+
+Only git and the commit listing are imported here: the CLI starts a history scan before it
+imports the scan pipeline (`keyguard.sources.history.run`).
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Sequence
+from typing import NamedTuple
+
+from keyguard.sources.history.commits import Listing
+from keyguard.sources.history.git import Git, GitError
+
+ALL_REFS = "--all"
+
+
+class HistoryStart(NamedTuple):
+    """A history scan, started: `git` (the repository), `specs` (pathspecs of the paths to
+    scan, [] for all), `words` (rev-list arguments), `has_commits`, `boundary` (the commits a
+    shallow clone lacks the parents of; [] otherwise) and `listing` (None without commits)."""
+
+    git: Git
+    specs: list[str]
+    words: list[str]
+    has_commits: bool
+    boundary: list[str]
+    listing: Listing | None
+
+    def stop(self) -> None:
+        """End the started listing unread (the scan will not run)."""
+        if self.listing is not None:
+            self.listing.stop()
+
+
+def start_history(paths: Sequence[str], revisions: str) -> HistoryStart:
+    """Start a scan of the commits `revisions` selects (see `parse_revisions`) in the
+    repository holding `paths[0]`, limited to `paths`. GitError for no git / not a
+    repository / a path outside it / a word that is no revision."""
+    paths = list(paths) or ["."]
+    git = Git.at(paths[0])
+    specs = _pathspecs(git, paths)
+    words = parse_revisions(revisions)
+    has_commits, boundary = git.state()
+    listing = Listing(git, words, specs) if has_commits else None
+    return HistoryStart(git, specs, words, has_commits, boundary, listing)
+
+
+def parse_revisions(value: str) -> list[str]:
+    """`--history` value -> rev-list arguments (empty or `--all`: every ref)."""
+    words = shlex.split(value) if value.strip() else [ALL_REFS]
+    for word in words:
+        if word.startswith("--output") or word.startswith("--exec"):
+            raise GitError(f"--history: {word!r} is not a revision")
+    return words
+
+
+def _pathspecs(git: Git, paths: Sequence[str]) -> list[str]:
+    """Literal pathspecs of `paths` from the repository's top ([] when one is the top)."""
+    specs = []
+    root = os.path.realpath(git.root)
+    for path in paths:
+        rel = os.path.relpath(os.path.realpath(path), root)
+        if rel == ".":
+            return []
+        if rel.startswith(".."):
+            raise GitError(f"{path}: outside the repository at {git.root}")
+        specs.append(":(top,literal)" + rel.replace(os.sep, "/"))
+    return specs
