@@ -20,7 +20,7 @@ with `git log --raw -c --merges`, which needs no blob contents.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from keyguard.sources.history.commits import Change, iter_changes, raw_rows
@@ -139,6 +139,16 @@ def _diff_pass(args: tuple[Git, list[str], list[str], Engine | None,
     return gate.scan, gate.seen, changes, scanned
 
 
+def prepare_pass(engine: Engine) -> None:
+    """Before a pass in forked workers: import the process pool and build what every process
+    scans with (`Engine.prepare`, the gate's rule groups), once, in the process that forks
+    them; each worker would otherwise build its own. Cheap when called again."""
+    import concurrent.futures.process  # noqa: F401  (the pool, forked next)
+
+    engine.prepare()
+    Gate(engine)
+
+
 class DiffGate:
     """The combined pass, started at construction: with `workers` > 1 the commits are split
     into parts that worker processes (forked now, from the calling thread) run one
@@ -151,6 +161,7 @@ class DiffGate:
         self._args = (git, list(commits), list(specs), engine, key, part_scan)
         self._pool = None
         self._futures: list = []
+        self.chunks: list[list[str]] = [list(commits)] if commits else []
         if commits and workers > 1 and len(commits) >= 200:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
@@ -158,45 +169,50 @@ class DiffGate:
             # More parts than workers: commits differ wildly in diff size (a docs build adds
             # megabytes), and a worker that finishes its part early takes the next one.
             size = -(-len(commits) // (workers * _PARTS_PER_WORKER))
-            chunks = [list(commits[i:i + size]) for i in range(0, len(commits), size)]
+            self.chunks = [list(commits[i:i + size]) for i in range(0, len(commits), size)]
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            if method == "fork":  # the workers and this process scan: build it all once
-                engine.prepare()
-                Gate(engine)
+            if method == "fork":
+                prepare_pass(engine)
             self._pool = ProcessPoolExecutor(max_workers=workers,
                                              mp_context=multiprocessing.get_context(method))
             self._futures = [
                 self._pool.submit(_diff_pass, (git, chunk, list(specs), None, key, part_scan))
-                for chunk in chunks]
+                for chunk in self.chunks]
+
+    def parts(self) -> Iterator[tuple[list[str], PassResult]]:
+        """(the part's commits, in the order given, and what `result` gives for them) for
+        each part in commit order, each as soon as it is done: the caller works on one part
+        while the workers run the later ones."""
+        if self._pool is None:
+            if self.chunks:
+                yield self.chunks[0], _diff_pass(self._args)
+            return
+        try:
+            for chunk, future in zip(self.chunks, self._futures):
+                yield chunk, future.result()
+        finally:
+            self._pool.shutdown(cancel_futures=True)
 
     def result(self) -> PassResult:
         """(blobs whose added lines may hold something new, blobs the pass showed as text,
         each non-merge commit's changes, what `part_scan` scanned in each part)."""
-        if self._pool is None:
-            return _diff_pass(self._args) if self._args[1] else (set(), set(), {}, [])
         scan: set[str] = set()
         seen: set[str] = set()
         changes: Changes = {}
         scanned: Scanned = []
-        try:
-            for future in self._futures:
-                part_scan, part_seen, part_changes, part_scanned = future.result()
-                scan |= part_scan
-                seen |= part_seen
-                changes.update(part_changes)
-                scanned.extend(part_scanned)
-        finally:
-            self._pool.shutdown()
+        for _, (part_scan, part_seen, part_changes, part_scanned) in self.parts():
+            scan |= part_scan
+            seen |= part_seen
+            changes.update(part_changes)
+            scanned.extend(part_scanned)
         return scan, seen, changes, scanned
 
 
-def ordered_changes(commits: Sequence[str], changes: Changes, merges: Sequence[Change]
-                    ) -> list[Change]:
+def ordered_changes(commits: Sequence[str], changes: Changes,
+                    merges: Sequence[Change] | dict[str, list[Change]]) -> list[Change]:
     """Every change in commit order (parents before children, as `commits`), from the pass's
-    changes and the merges' resolutions."""
-    by_merge: dict[str, list[Change]] = {}
-    for change in merges:
-        by_merge.setdefault(change.commit, []).append(change)
+    changes and the merges' resolutions (a list, or `by_commit` of it)."""
+    by_merge = merges if isinstance(merges, dict) else by_commit(merges)
     ordered: list[Change] = []
     for commit in commits:
         entry = changes.get(commit)
@@ -207,6 +223,14 @@ def ordered_changes(commits: Sequence[str], changes: Changes, merges: Sequence[C
         else:
             ordered.extend(by_merge.get(commit, ()))
     return ordered
+
+
+def by_commit(changes: Iterable[Change]) -> dict[str, list[Change]]:
+    """Commit -> its changes, in the order given."""
+    grouped: dict[str, list[Change]] = {}
+    for change in changes:
+        grouped.setdefault(change.commit, []).append(change)
+    return grouped
 
 
 def merge_changes(git: Git, commits: Sequence[str], specs: Sequence[str]) -> list[Change]:

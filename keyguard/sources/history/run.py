@@ -33,13 +33,15 @@ from keyguard.sources.history.diffpass import (
     Changes,
     DiffGate,
     Scanned,
+    by_commit,
     merge_changes,
     ordered_changes,
+    prepare_pass,
 )
 from keyguard.sources.history.gate import select
 from keyguard.sources.history.git import Git
 from keyguard.sources.history.objects import read_blobs
-from keyguard.sources.history.paths import BINARY, DisplayPaths, PathInfo, kind_of
+from keyguard.sources.history.paths import BINARY, EXCLUDED, DisplayPaths, PathInfo, kind_of
 from keyguard.sources.history.start import ALL_REFS, HistoryStart, start_history
 
 
@@ -90,13 +92,6 @@ def _scan_history(start: HistoryStart, config: Config) -> HistoryResult:
             f"shallow clone: the history before {len(start.boundary)} commit(s) (e.g. "
             f"{start.boundary[0][:12]}) is not in this clone and was not scanned; "
             "`git fetch --unshallow` fetches it")))
-    listed = start.listing.result()
-    commits = listed.order
-    result.commits = len(commits)
-    if not commits:
-        result.notes.append((where, f"no commits in {' '.join(words)}: nothing to scan"))
-        return result
-
     shown = DisplayPaths(git.root, config)
     engine = _engine(tuple(config.extend_rules), load_ruleset(tuple(config.extend_rules)).select(
         config.select, config.ignore))
@@ -106,11 +101,20 @@ def _scan_history(start: HistoryStart, config: Config) -> HistoryResult:
     # Every blob of HEAD is then in some selected commit, and HEAD's blobs are scanned
     # whatever the gate says: this process scans them while the pass runs in its workers.
     scan_head_early = words == [ALL_REFS]
+    if scan_head_early and workers > 1:  # a whole history: a parallel pass, surely
+        prepare_pass(engine)  # while git lists the commits
+    listed = start.listing.result()
+    commits = listed.order
+    result.commits = len(commits)
+    if not commits:
+        result.notes.append((where, f"no commits in {' '.join(words)}: nothing to scan"))
+        return result
     # The combined pass (git log -p --raw, the longest step) runs in worker processes, which
     # then scan what their part of the history needs scanning; this process reads the
     # merges' resolutions and scans HEAD's blobs meanwhile.
+    part_scan = PartScan(git.root, config, frozenset(head_blobs if scan_head_early else ()))
     gate = DiffGate(git, commits, specs, engine, workers=workers, extra=tuple(config.extend_rules),
-                    part_scan=PartScan(shown, config, frozenset(head_blobs if scan_head_early else ())))
+                    part_scan=part_scan)
     if listed.parents is not None:
         merges = merge_changes(git, [c for c in commits if len(listed.parents[c]) > 1], specs)
     else:  # which commits are merges is not known: git tells, over all of them
@@ -124,18 +128,20 @@ def _scan_history(start: HistoryStart, config: Config) -> HistoryResult:
             if not info.left_out:
                 _add_job(early, blob, info)
         _scan_jobs(git, list(early.values()), engine, config, 1, result, results, unreadable)
-    gate_scan, gate_seen, pass_changes, scanned = gate.result()
-    changes = _changes(ordered_changes(commits, pass_changes, merges), shown, result)
-
-    jobs: dict[tuple[str, str], Job] = {}
-    # The path each blob is first seen at, in history order (not the order the processes
-    # happened to read them in): it names a missing object.
-    first_path: dict[str, str] = {}
-    for change, info in changes:
-        _add_job(jobs, change.blob, info)
-        if change.blob not in first_path:
-            first_path[change.blob] = info.shown
-    blobs = set(first_path)
+    # Each part's changes are put in order as it arrives, while the workers run the next.
+    by_merge = by_commit(merges)
+    collected = _Collected(shown)
+    gate_scan: set[str] = set()
+    gate_seen: set[str] = set()
+    scanned: Scanned = []
+    for chunk, (part_scan, part_seen, part_changes, part_scanned) in gate.parts():
+        gate_scan |= part_scan
+        gate_seen |= part_seen
+        scanned.extend(part_scanned)
+        collected.add(ordered_changes(chunk, part_changes, by_merge))
+    collected.count(result)
+    changes, first = collected.changes, collected.first
+    blobs = {blob for blob, _ in first}
     wanted = select(blobs, gate_scan, gate_seen, head_blobs)
     result.gated_out = len(blobs - wanted)
     # What the parts scanned and the whole history wants (a part cannot know that another
@@ -143,11 +149,15 @@ def _scan_history(start: HistoryStart, config: Config) -> HistoryResult:
     kept: dict[tuple[str, str], tuple[Job, FileResult]] = {}
     for job, file_result in scanned:
         key = (job.blob, kind_of(job.path))
-        if job.blob in wanted and key in jobs and key not in results:
+        if job.blob in wanted and key in first and key not in results:
             kept.setdefault(key, (job, file_result))
     _keep(kept.values(), result, results, unreadable)
-    _scan_jobs(git, [job for key, job in jobs.items() if job.blob in wanted and key not in results],
+    _scan_jobs(git, [Job(blob, path) for (blob, kind), path in first.items()
+                     if blob in wanted and (blob, kind) not in results],
                engine, config, workers, result, results, unreadable)
+    first_path: dict[str, str] = {}  # the path a blob is first seen at: names a missing one
+    for (blob, _), path in first.items() if unreadable else ():
+        first_path.setdefault(blob, path)
     order = {blob: i for i, blob in enumerate(first_path)}
     for blob in sorted(unreadable, key=lambda b: order.get(b, len(order))):
         path = first_path.get(blob, unreadable[blob])
@@ -193,23 +203,28 @@ class PartScan:
     history scan will want (the gate passed them, or the part never showed them as text:
     binary files, a section git cut short), except `skip` (HEAD's, which the main process
     scans), so that these scans overlap the rest of the pass instead of following it.
-    Excluded paths, submodules and symbolic links are left out as `_changes` leaves them out.
-    The main process keeps only what the whole history wants: a part cannot know that
-    another part showed a blob as text."""
+    Excluded paths, submodules and symbolic links are left out as `_Collected` leaves them
+    out. The main process keeps only what the whole history wants: a part cannot know that
+    another part showed a blob as text.
 
-    shown: DisplayPaths
+    Immutable on purpose: the pool pickles each part's task in a thread while the main
+    process goes on, so a shared cache it fills (its DisplayPaths) would change under the
+    pickler ("dictionary changed size during iteration"). Each part builds its own."""
+
+    root: str
     config: Config
     skip: frozenset[str]
 
     def __call__(self, git: Git, engine: Engine, changes: Changes, scan: set[str],
                  seen: set[str]) -> Scanned:
         jobs: dict[tuple[str, str], Job] = {}
+        shown = DisplayPaths(self.root, self.config)
         for _, rows in changes.values():
             for raw, blob, mode in rows:
                 if mode in (SUBMODULE_MODE, SYMLINK_MODE) or blob in self.skip or (
                         blob in seen and blob not in scan):
                     continue
-                info = self.shown.info(raw)
+                info = shown.info(raw)
                 if not info.left_out:
                     _add_job(jobs, blob, info)
         return list(scan_jobs(git, list(jobs.values()), engine, tuple(self.config.extend_rules),
@@ -231,34 +246,50 @@ def _keep(scanned: Iterable[tuple[Job, FileResult]], result: HistoryResult,
         results[(job.blob, kind_of(job.path))] = file_result
 
 
-def _changes(ordered: Iterable[Change], shown: DisplayPaths, result: HistoryResult
-             ) -> list[tuple[Change, PathInfo]]:
-    """(change, its path's info) of every blob the commits put somewhere; submodules, excluded
-    paths and files binary by name (each blob once) are counted, symbolic links dropped."""
-    changes: list[tuple[Change, PathInfo]] = []
-    submodules: set[str] = set()
-    binary: set[str] = set()
-    info = shown.info
-    for change in ordered:
-        if change.mode == SUBMODULE_MODE:
-            submodules.add(shown.display(change.path))
-            continue
-        if change.mode == SYMLINK_MODE:
-            continue  # a link target, not content (tree scans do not follow links either)
-        path = info(change.path)
-        if path.left_out:
-            if path.left_out == BINARY:  # as in a tree scan: never read (a docs build's images)
-                binary.add(change.blob)
-            else:
-                result.skip(path.left_out)
-            continue
-        changes.append((change, path))
-    if binary:
-        result.skip(BINARY, len(binary))
-    for name in sorted(submodules):
-        result.skip("submodule (not followed)")
-        result.notes.append((name, "submodule: not followed (scan its own repository)"))
-    return changes
+class _Collected:
+    """The changes of the history, added in commit order: `changes` holds (change, its path's
+    info) of every blob the commits put somewhere, but for submodules, symbolic links (a
+    link target, not content; tree scans do not follow links either), excluded paths and
+    files binary by name; `first` maps (blob, document kind) to the first path the history
+    shows it at, which is the path it is scanned as (once per kind). `count` puts what was
+    left out into the result: excluded changes, binary blobs (each once), submodules."""
+
+    def __init__(self, shown: DisplayPaths) -> None:
+        self.shown = shown
+        self.changes: list[tuple[Change, PathInfo]] = []
+        self.first: dict[tuple[str, str], str] = {}
+        self._submodules: set[str] = set()
+        self._binary: set[str] = set()
+        self._excluded = 0
+
+    def add(self, ordered: Iterable[Change]) -> None:
+        info, changes, first = self.shown.info, self.changes, self.first
+        for change in ordered:
+            if change.mode == SUBMODULE_MODE:
+                self._submodules.add(self.shown.display(change.path))
+                continue
+            if change.mode == SYMLINK_MODE:
+                continue
+            path = info(change.path)
+            if path.left_out:
+                if path.left_out == BINARY:  # as in a tree scan: never read (a docs build's images)
+                    self._binary.add(change.blob)
+                else:
+                    self._excluded += 1
+                continue
+            changes.append((change, path))
+            key = (change.blob, path.kind)
+            if key not in first:
+                first[key] = path.shown
+
+    def count(self, result: HistoryResult) -> None:
+        if self._excluded:
+            result.skip(EXCLUDED, self._excluded)
+        if self._binary:
+            result.skip(BINARY, len(self._binary))
+        for name in sorted(self._submodules):
+            result.skip("submodule (not followed)")
+            result.notes.append((name, "submodule: not followed (scan its own repository)"))
 
 
 def _order(finding: Finding) -> tuple[object, ...]:
