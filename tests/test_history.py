@@ -423,6 +423,35 @@ def corrupt(repo: Repo, revision: str) -> tuple[str, Path]:
     return blob, loose
 
 
+def test_the_reader_kept_open_answers_as_the_one_shot_readers(tmp_path) -> None:
+    # The diff pass's workers keep their cat-file processes open over all their parts: the
+    # answers must be the one-shot readers' ones, for a blob, a missing object and a corrupt
+    # one (which kills cat-file: the reader starts it again and goes on), every time asked.
+    from keyguard.sources.history.git import Git
+    from keyguard.sources.history.objects import ObjectReader, blob_sizes, read_blobs
+
+    repo = small_repo(tmp_path)
+    for i in range(3):
+        repo.write(f"plain{i}.py", f"x = {i}\n" * (i + 1))
+        repo.commit(f"plain {i}")
+    repo.write("lost.py", "y = 1\n")
+    repo.commit("its blob goes bad")
+    lost, _ = corrupt(repo, "HEAD:lost.py")
+    blobs = [repo.git("rev-parse", f"HEAD:plain{i}.py") for i in range(3)]
+    names = [blobs[0], lost, "0" * 39 + "1", blobs[1], lost, blobs[2]]
+    git = Git.at(str(repo.path))
+    expected_sizes, expected = blob_sizes(git, names), list(read_blobs(git, names))
+    assert [data for _, data in expected] == [b"x = 0\n", None, None, b"x = 1\n" * 2, None,
+                                              b"x = 2\n" * 3]
+    reader = ObjectReader(git)
+    try:
+        for _ in range(2):
+            assert reader.sizes(names) == expected_sizes
+            assert list(reader.read(names)) == expected
+    finally:
+        reader.close()
+
+
 def test_missing_or_corrupt_object_is_named_and_the_scan_goes_on(tmp_path, monkeypatch) -> None:
     repo = small_repo(tmp_path)
     fakes = FakeKeys("corrupt")

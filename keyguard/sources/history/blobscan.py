@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from keyguard.pipeline.scan import POOL_MIN_FILES, Engine, FileResult, _engine, scan_bytes
 from keyguard.sources.history.git import Git
-from keyguard.sources.history.objects import MISSING, blob_sizes, read_blobs
+from keyguard.sources.history.objects import MISSING, ObjectReader, blob_sizes, read_blobs
 
 LFS_POINTER = b"version https://git-lfs.github.com/spec/"
 LFS_REASON = "Git LFS pointer (the content is not in git)"
@@ -41,8 +41,10 @@ def scan_blob(job: Job, data: bytes | None, engine: Engine) -> FileResult:
         return FileResult(job.path, skipped="too deeply nested to analyse")
 
 
-def _scan_in_process(git: Git, jobs: Sequence[Job], engine: Engine) -> Iterator[tuple[Job, FileResult]]:
-    contents = read_blobs(git, [job.blob for job in jobs])
+def _scan_in_process(git: Git, jobs: Sequence[Job], engine: Engine,
+                     reader: ObjectReader | None = None) -> Iterator[tuple[Job, FileResult]]:
+    names = [job.blob for job in jobs]
+    contents = reader.read(names) if reader is not None else read_blobs(git, names)
     for job, (_, data) in zip(jobs, contents):
         yield job, scan_blob(job, data, engine)
 
@@ -53,10 +55,12 @@ def _worker(args: tuple[str, str, tuple[str, ...], frozenset[str], list[Job]]) -
 
 
 def scan_blobs(git: Git, jobs: Sequence[Job], engine: Engine, extra: tuple[str, ...],
-               workers: int, sizes: dict[str, int]) -> Iterable[tuple[Job, FileResult]]:
-    """(job, result) for every job; in a process pool when there are many and workers > 1."""
-    if workers <= 1 or len(jobs) < POOL_MIN_FILES:
-        yield from _scan_in_process(git, jobs, engine)
+               workers: int, sizes: dict[str, int], reader: ObjectReader | None = None
+               ) -> Iterable[tuple[Job, FileResult]]:
+    """(job, result) for every job; in a process pool when there are many and workers > 1
+    (`reader`, when given, reads them in this process)."""
+    if reader is not None or workers <= 1 or len(jobs) < POOL_MIN_FILES:
+        yield from _scan_in_process(git, jobs, engine, reader)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -80,10 +84,13 @@ def scan_blobs(git: Git, jobs: Sequence[Job], engine: Engine, extra: tuple[str, 
 
 
 def scan_jobs(git: Git, jobs: Sequence[Job], engine: Engine, extra: tuple[str, ...],
-              workers: int, max_size: int) -> Iterator[tuple[Job, FileResult]]:
+              workers: int, max_size: int, reader: ObjectReader | None = None
+              ) -> Iterator[tuple[Job, FileResult]]:
     """(job, result) for every job: blobs git cannot read come back skipped as UNREADABLE
-    and blobs over `max_size` bytes as too large, without being read."""
-    sizes = blob_sizes(git, {job.blob for job in jobs})
+    and blobs over `max_size` bytes as too large, without being read. `reader`: read with
+    these open cat-file processes, in this process, instead of starting new ones."""
+    names = {job.blob for job in jobs}
+    sizes = reader.sizes(names) if reader is not None else blob_sizes(git, names)
     to_scan: list[Job] = []
     for job in jobs:
         size = sizes.get(job.blob, MISSING)
@@ -93,7 +100,7 @@ def scan_jobs(git: Git, jobs: Sequence[Job], engine: Engine, extra: tuple[str, .
             yield job, FileResult(job.path, skipped=f"larger than {max_size // (1024 * 1024)} MB")
         else:
             to_scan.append(job)
-    yield from scan_blobs(git, to_scan, engine, extra, workers, sizes)
+    yield from scan_blobs(git, to_scan, engine, extra, workers, sizes, reader)
 
 
 def default_workers(jobs: int | None) -> int:

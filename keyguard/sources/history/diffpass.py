@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from keyguard.sources.history.commits import Change, iter_changes, raw_rows
 from keyguard.sources.history.gate import Gate
 from keyguard.sources.history.git import Git, GitError
+from keyguard.sources.history.objects import ObjectReader
 
 if TYPE_CHECKING:
     from keyguard.pipeline.scan import Engine, FileResult
@@ -43,7 +44,21 @@ Scanned = list[tuple["Job", "FileResult"]]
 PassResult = tuple[set[str], set[str], Changes, Scanned]
 # Called in the process that ran a part of the pass, with (git, engine, the part's changes,
 # the blobs its gate passed, the blobs it showed as text): the scans that part can do now.
-PartScan = Callable[[Git, "Engine", Changes, set[str], set[str]], Scanned]
+# The last argument reads the blobs (the process's cat-file, kept open over its parts).
+PartScan = Callable[[Git, "Engine", Changes, set[str], set[str], ObjectReader], Scanned]
+# The worker process's reader (set by the pool's initializer), or None in the main process.
+_READER: ObjectReader | None = None
+
+
+def _start_worker(git: Git) -> None:
+    """Pool initializer: the worker keeps one pair of cat-file processes for all its parts,
+    and ends them (and waits for them) as it exits: left to the kernel, they would be
+    orphans that a container's init may never reap."""
+    from multiprocessing.util import Finalize
+
+    global _READER
+    _READER = ObjectReader(git)
+    Finalize(_READER, _READER.close, exitpriority=10)  # run by the worker's exit
 
 
 class _Stream:
@@ -135,7 +150,14 @@ def _diff_pass(args: tuple[Git, list[str], list[str], Engine | None,
         for change in iter_changes(git, list(dict.fromkeys(suspects)), specs, "--no-merges"):
             changes.setdefault(change.commit, (change.date, []))[1].append(
                 (change.path, change.blob, change.mode))
-    scanned = part_scan(git, engine, changes, gate.scan, gate.seen) if part_scan else []
+    if part_scan is None:
+        return gate.scan, gate.seen, changes, []
+    reader = _READER or ObjectReader(git)
+    try:
+        scanned = part_scan(git, engine, changes, gate.scan, gate.seen, reader)
+    finally:
+        if reader is not _READER:
+            reader.close()
     return gate.scan, gate.seen, changes, scanned
 
 
@@ -174,7 +196,8 @@ class DiffGate:
             if method == "fork":
                 prepare_pass(engine)
             self._pool = ProcessPoolExecutor(max_workers=workers,
-                                             mp_context=multiprocessing.get_context(method))
+                                             mp_context=multiprocessing.get_context(method),
+                                             initializer=_start_worker, initargs=(git,))
             self._futures = [
                 self._pool.submit(_diff_pass, (git, chunk, list(specs), None, key, part_scan))
                 for chunk in self.chunks]

@@ -4,10 +4,12 @@
 are skipped without being read. `read_blobs` streams contents from one `--batch` process; a
 writer thread feeds the names so neither side blocks. A missing object is reported as
 missing; a corrupt one that kills cat-file is named and reading resumes after it.
+`ObjectReader` answers both from cat-file processes kept open between calls.
 """
 
 from __future__ import annotations
 
+import subprocess
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 
@@ -75,3 +77,80 @@ def read_blobs(git: Git, names: Sequence[str]) -> Iterator[tuple[str, bytes | No
             yield pending[done], None  # the object cat-file could not read
             done += 1
         pending = pending[done:]
+
+
+class ObjectReader:
+    """`blob_sizes` and `read_blobs` answered by two `git cat-file` processes (`--batch-check`
+    and `--batch`) that stay open between calls: for a process that reads a few blobs at a
+    time, many times over (each part of the diff pass), where starting two git processes per
+    call cost more than the answers. Each name is answered before the next is written, so no
+    pipe can fill up and block either side. A process that dies (a corrupt object kills
+    cat-file) is started again for the next name. `close()` ends both."""
+
+    def __init__(self, git: Git) -> None:
+        self.git = git
+        self._procs: dict[str, subprocess.Popen[bytes]] = {}
+
+    def _ask(self, kind: str, name: str) -> subprocess.Popen[bytes] | None:
+        proc = self._procs.get(kind)
+        if proc is None or proc.poll() is not None:
+            self._end(kind)
+            args = ["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"
+                    if kind == "check" else "--batch"]
+            proc = self._procs[kind] = self.git.popen(args, stdin=True)
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(name.encode() + b"\n")
+            proc.stdin.flush()
+        except OSError:
+            self._end(kind)
+            return None
+        return proc
+
+    def sizes(self, names: Iterable[str]) -> dict[str, int]:
+        """As `blob_sizes`."""
+        sizes: dict[str, int] = {}
+        for name in names:
+            proc = self._ask("check", name)
+            line = proc.stdout.readline() if proc is not None and proc.stdout else b""
+            parts = line.split()
+            sizes[name] = int(parts[2]) if len(parts) == 3 and parts[1] == b"blob" else MISSING
+            if not line:
+                self._end("check")
+        return sizes
+
+    def read(self, names: Sequence[str]) -> Iterator[tuple[str, bytes | None]]:
+        """As `read_blobs`."""
+        for name in names:
+            proc = self._ask("batch", name)
+            out = proc.stdout if proc is not None else None
+            header = out.readline() if out is not None else b""
+            parts = header.split()
+            if len(parts) != 3:  # "<name> missing", or cat-file died on this object
+                if not header:
+                    self._end("batch")
+                yield name, None
+                continue
+            size = int(parts[2])
+            data = out.read(size)  # type: ignore[union-attr]
+            out.read(1)  # type: ignore[union-attr]  # the newline after the content
+            if len(data) != size:
+                self._end("batch")
+                yield name, None
+                continue
+            yield name, data if parts[1] == b"blob" else None
+
+    def _end(self, kind: str) -> None:
+        proc = self._procs.pop(kind, None)
+        if proc is None:
+            return
+        for stream in (proc.stdin, proc.stdout, proc.stderr):
+            if stream is not None:
+                stream.close()
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+
+    def close(self) -> None:
+        for kind in list(self._procs):
+            self._end(kind)

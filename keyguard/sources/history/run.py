@@ -40,7 +40,7 @@ from keyguard.sources.history.diffpass import (
 )
 from keyguard.sources.history.gate import select
 from keyguard.sources.history.git import Git
-from keyguard.sources.history.objects import read_blobs
+from keyguard.sources.history.objects import ObjectReader, read_blobs
 from keyguard.sources.history.paths import BINARY, EXCLUDED, DisplayPaths, PathInfo, kind_of
 from keyguard.sources.history.start import ALL_REFS, HistoryStart, start_history
 
@@ -216,7 +216,7 @@ class PartScan:
     skip: frozenset[str]
 
     def __call__(self, git: Git, engine: Engine, changes: Changes, scan: set[str],
-                 seen: set[str]) -> Scanned:
+                 seen: set[str], reader: ObjectReader) -> Scanned:
         jobs: dict[tuple[str, str], Job] = {}
         shown = DisplayPaths(self.root, self.config)
         for _, rows in changes.values():
@@ -228,7 +228,7 @@ class PartScan:
                 if not info.left_out:
                     _add_job(jobs, blob, info)
         return list(scan_jobs(git, list(jobs.values()), engine, tuple(self.config.extend_rules),
-                              1, self.config.max_file_size))
+                              1, self.config.max_file_size, reader))
 
 
 def _add_job(jobs: dict[tuple[str, str], Job], blob: str, info: PathInfo) -> None:
