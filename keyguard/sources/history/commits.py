@@ -11,6 +11,7 @@ the key is then also at the new path, from the renaming commit on).
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
@@ -64,10 +65,23 @@ class Listing:
         self._proc = git.popen(["rev-list", "--reverse", "--topo-order", "--full-history",
                                 *(["--parents"] if self.graph else []), *self.revisions, "--",
                                 *pathspecs])
+        # Read as git writes (a listing outgrows the pipe), so that `running` says when git
+        # is done, not when the pipe is full.
+        self._output: tuple[bytes, bytes] = (b"", b"")
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        self._output = self._proc.communicate()
+
+    def running(self) -> bool:
+        """Whether git is still listing."""
+        return self._reader.is_alive()
 
     def result(self) -> CommitList:
         """The commits, oldest first; GitError when rev-list does not accept the revisions."""
-        out, err = self._proc.communicate()
+        self._reader.join()
+        out, err = self._output
         if self._proc.returncode != 0:
             message = err.decode("utf-8", "replace").strip().splitlines()
             detail = message[0] if message else "no message"
@@ -84,7 +98,7 @@ class Listing:
         """End the listing unread (the scan it was for will not run)."""
         if self._proc.poll() is None:
             self._proc.kill()
-        self._proc.communicate()
+        self._reader.join()
 
 
 def list_commits(git: Git, revisions: Sequence[str], pathspecs: Sequence[str]) -> CommitList:

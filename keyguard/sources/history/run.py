@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gc
 import os
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -101,8 +101,22 @@ def _scan_history(start: HistoryStart, config: Config) -> HistoryResult:
     # Every blob of HEAD is then in some selected commit, and HEAD's blobs are scanned
     # whatever the gate says: this process scans them while the pass runs in its workers.
     scan_head_early = words == [ALL_REFS]
-    if scan_head_early and workers > 1:  # a whole history: a parallel pass, surely
-        prepare_pass(engine)  # while git lists the commits
+    unreadable: dict[str, str] = {}
+    results: dict[tuple[str, str], FileResult] = {}
+    head_jobs: list[Job] = []
+    if scan_head_early:
+        early: dict[tuple[str, str], Job] = {}
+        for raw, blob in head_tree.items():
+            info = shown.info(raw)
+            if not info.left_out:
+                _add_job(early, blob, info)
+        head_jobs = list(early.values())
+        if workers > 1:  # a whole history: a parallel pass, surely
+            prepare_pass(engine)
+        # While git lists the commits, HEAD's blobs are scanned (until the listing is done:
+        # the rest are scanned while the pass runs).
+        head_jobs = _scan_while(start.listing.running, git, head_jobs, engine, config, result,
+                                results, unreadable)
     listed = start.listing.result()
     commits = listed.order
     result.commits = len(commits)
@@ -119,15 +133,7 @@ def _scan_history(start: HistoryStart, config: Config) -> HistoryResult:
         merges = merge_changes(git, [c for c in commits if len(listed.parents[c]) > 1], specs)
     else:  # which commits are merges is not known: git tells, over all of them
         merges = merge_changes(git, commits, specs)
-    unreadable: dict[str, str] = {}
-    results: dict[tuple[str, str], FileResult] = {}
-    if scan_head_early:
-        early: dict[tuple[str, str], Job] = {}
-        for raw, blob in head_tree.items():
-            info = shown.info(raw)
-            if not info.left_out:
-                _add_job(early, blob, info)
-        _scan_jobs(git, list(early.values()), engine, config, 1, result, results, unreadable)
+    _scan_jobs(git, head_jobs, engine, config, 1, result, results, unreadable)
     # Each part's changes are put in order as it arrives, while the workers run the next.
     by_merge = by_commit(merges)
     collected = _Collected(shown)
@@ -195,6 +201,23 @@ def _scan_jobs(git: Git, jobs: list[Job], engine: Engine, config: Config, worker
     """Scan `jobs` (oversized and missing blobs are counted, not read) into `results`."""
     _keep(scan_jobs(git, jobs, engine, tuple(config.extend_rules), workers, config.max_file_size),
           result, results, unreadable)
+
+
+def _scan_while(going_on: Callable[[], bool], git: Git, jobs: list[Job], engine: Engine,
+                config: Config, result: HistoryResult, results: dict[tuple[str, str], FileResult],
+                unreadable: dict[str, str]) -> list[Job]:
+    """Scan `jobs` in order (as `_scan_jobs`) while `going_on()` holds; the jobs left."""
+    if not jobs or not going_on():
+        return jobs
+    scanned = scan_jobs(git, jobs, engine, tuple(config.extend_rules), 1, config.max_file_size)
+    try:
+        for job, file_result in scanned:
+            _keep([(job, file_result)], result, results, unreadable)
+            if not going_on():
+                break
+    finally:
+        scanned.close()
+    return [job for job in jobs if (job.blob, kind_of(job.path)) not in results]
 
 
 @dataclass(frozen=True)
