@@ -99,7 +99,8 @@ def _scan_history(start: HistoryStart, config: Config) -> HistoryResult:
     head_tree = _head_tree(git, specs)
     head_blobs = set(head_tree.values())
     # Every blob of HEAD is then in some selected commit, and HEAD's blobs are scanned
-    # whatever the gate says: this process scans them while the pass runs in its workers.
+    # whatever the gate says: this process scans them while git lists the commits, and what
+    # is left while the pass runs in its workers.
     scan_head_early = words == [ALL_REFS]
     unreadable: dict[str, str] = {}
     results: dict[tuple[str, str], FileResult] = {}
@@ -125,7 +126,7 @@ def _scan_history(start: HistoryStart, config: Config) -> HistoryResult:
         return result
     # The combined pass (git log -p --raw, the longest step) runs in worker processes, which
     # then scan what their part of the history needs scanning; this process reads the
-    # merges' resolutions and scans HEAD's blobs meanwhile.
+    # merges' resolutions and scans the rest of HEAD's blobs meanwhile.
     part_scan = PartScan(git.root, config, frozenset(head_blobs if scan_head_early else ()))
     gate = DiffGate(git, commits, specs, engine, workers=workers, extra=tuple(config.extend_rules),
                     part_scan=part_scan)
@@ -140,8 +141,8 @@ def _scan_history(start: HistoryStart, config: Config) -> HistoryResult:
     gate_scan: set[str] = set()
     gate_seen: set[str] = set()
     scanned: Scanned = []
-    for chunk, (part_scan, part_seen, part_changes, part_scanned) in gate.parts():
-        gate_scan |= part_scan
+    for chunk, (part_passed, part_seen, part_changes, part_scanned) in gate.parts():
+        gate_scan |= part_passed
         gate_seen |= part_seen
         scanned.extend(part_scanned)
         collected.add(ordered_changes(chunk, part_changes, by_merge))
