@@ -55,6 +55,8 @@ class Git:
         self.root = root
         self.binary = binary
         self.env = environment()
+        # (HEAD resolves, shallow) as `at` learnt them, so that `state` need not ask again
+        self._head_and_shallow: tuple[bool, bool] | None = None
 
     @classmethod
     def at(cls, path: str) -> Git:
@@ -63,6 +65,17 @@ class Git:
         directory = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
         if not os.path.isdir(directory):
             raise GitError(f"{path}: no such directory")
+        # One call for the top level and what `state` needs: the top level and the shallow
+        # flag are printed whether or not HEAD resolves (an unborn branch: exit 1).
+        proc = subprocess.run([binary, "rev-parse", "--show-toplevel", "--is-shallow-repository",
+                               "--verify", "--quiet", "HEAD"], cwd=directory,
+                              capture_output=True, env=environment())
+        lines = proc.stdout.splitlines()
+        if len(lines) == 3 - proc.returncode and lines[1] in (b"true", b"false"):  # rc 0 or 1
+            git = cls(os.fsdecode(lines[0]), binary)
+            git._head_and_shallow = (proc.returncode == 0, lines[1] == b"true")
+            return git
+        # Otherwise (no work tree, or a top level whose name holds a newline) as before.
         proc = subprocess.run([binary, "rev-parse", "--show-toplevel"], cwd=directory,
                               capture_output=True, env=environment())
         if proc.returncode != 0:  # a bare repository has no top level: use the git dir
@@ -151,12 +164,16 @@ class Git:
     def state(self) -> tuple[bool, list[str]]:
         """(whether the repository has a commit, the commits whose parents are missing: []
         unless it is a shallow clone), from one `rev-parse` where it can."""
-        proc = self.run(["rev-parse", "--is-shallow-repository", "--verify", "--quiet", "HEAD"],
-                        check=False)
-        lines = proc.stdout.split()
-        has_commits = proc.returncode == 0 or bool(
+        if self._head_and_shallow is not None:
+            head, shallow = self._head_and_shallow
+        else:
+            proc = self.run(["rev-parse", "--is-shallow-repository", "--verify", "--quiet",
+                             "HEAD"], check=False)
+            lines = proc.stdout.split()
+            head, shallow = proc.returncode == 0, bool(lines) and lines[0] == b"true"
+        has_commits = head or bool(
             self.run(["for-each-ref", "--count=1"], check=False).stdout.strip())
-        if not lines or lines[0] != b"true":
+        if not shallow:
             return has_commits, []
         path = self.run(["rev-parse", "--git-path", "shallow"]).stdout.strip()
         shallow = os.path.join(self.root, os.fsdecode(path))
