@@ -425,8 +425,10 @@ def corrupt(repo: Repo, revision: str) -> tuple[str, Path]:
 
 def test_the_reader_kept_open_answers_as_the_one_shot_readers(tmp_path) -> None:
     # The diff pass's workers keep their cat-file processes open over all their parts: the
-    # answers must be the one-shot readers' ones, for a blob, a missing object and a corrupt
-    # one (which kills cat-file: the reader starts it again and goes on), every time asked.
+    # answers must be the one-shot readers' ones, for a blob, a missing object, an object
+    # whose header git cannot inflate (reported as missing) and one cut short after its
+    # header (cat-file dies while streaming it: the reader starts it again and goes on),
+    # every time asked.
     from keyguard.sources.history.git import Git
     from keyguard.sources.history.objects import ObjectReader, blob_sizes, read_blobs
 
@@ -435,14 +437,19 @@ def test_the_reader_kept_open_answers_as_the_one_shot_readers(tmp_path) -> None:
         repo.write(f"plain{i}.py", f"x = {i}\n" * (i + 1))
         repo.commit(f"plain {i}")
     repo.write("lost.py", "y = 1\n")
-    repo.commit("its blob goes bad")
+    repo.write("cut.py", "".join(f"z{i} = {i * 7919 % 10007}\n" for i in range(400)))
+    repo.commit("their blobs go bad")
     lost, _ = corrupt(repo, "HEAD:lost.py")
+    cut = repo.git("rev-parse", "HEAD:cut.py")
+    loose = repo.path / ".git" / "objects" / cut[:2] / cut[2:]
+    loose.chmod(0o644)
+    loose.write_bytes(loose.read_bytes()[:len(loose.read_bytes()) // 2])
     blobs = [repo.git("rev-parse", f"HEAD:plain{i}.py") for i in range(3)]
-    names = [blobs[0], lost, "0" * 39 + "1", blobs[1], lost, blobs[2]]
+    names = [blobs[0], lost, "0" * 39 + "1", blobs[1], cut, blobs[2], cut, blobs[0]]
     git = Git.at(str(repo.path))
     expected_sizes, expected = blob_sizes(git, names), list(read_blobs(git, names))
     assert [data for _, data in expected] == [b"x = 0\n", None, None, b"x = 1\n" * 2, None,
-                                              b"x = 2\n" * 3]
+                                              b"x = 2\n" * 3, None, b"x = 0\n"]
     reader = ObjectReader(git)
     try:
         for _ in range(2):
