@@ -71,22 +71,24 @@ class Git:
                                "--verify", "--quiet", "HEAD"], cwd=directory,
                               capture_output=True, env=environment())
         lines = proc.stdout.splitlines()
-        if len(lines) == 3 - proc.returncode and lines[1] in (b"true", b"false"):  # rc 0 or 1
-            git = cls(os.fsdecode(lines[0]), binary)
-            git._head_and_shallow = (proc.returncode == 0, lines[1] == b"true")
-            return git
-        # Otherwise (no work tree, or a top level whose name holds a newline) as before.
-        proc = subprocess.run([binary, "rev-parse", "--show-toplevel"], cwd=directory,
-                              capture_output=True, env=environment())
-        if proc.returncode != 0:  # a bare repository has no top level: use the git dir
-            bare = subprocess.run([binary, "rev-parse", "--is-bare-repository", "--absolute-git-dir"],
-                                  cwd=directory, capture_output=True, env=environment())
-            lines = bare.stdout.splitlines()
-            if bare.returncode == 0 and lines and lines[0] == b"true":
-                return cls(os.fsdecode(lines[1]), binary)
-            raise GitError(f"{path}: not inside a git repository (--history scans a repository's "
-                           "commits; run it inside a clone)")
-        return cls(os.fsdecode(proc.stdout.rstrip(b"\n")), binary)
+        if proc.returncode in (0, 1):  # a work tree; HEAD resolves (0) or not (1)
+            if len(lines) == 3 - proc.returncode and lines[1] in (b"true", b"false"):
+                git = cls(os.fsdecode(lines[0]), binary)
+                git._head_and_shallow = (proc.returncode == 0, lines[1] == b"true")
+                return git
+            # A top level whose name holds a newline: asked alone, and `state` asks the rest.
+            top = subprocess.run([binary, "rev-parse", "--show-toplevel"], cwd=directory,
+                                 capture_output=True, env=environment())
+            if top.returncode == 0:
+                return cls(os.fsdecode(top.stdout[:-1]), binary)
+        # A bare repository has no top level: use the git dir.
+        bare = subprocess.run([binary, "rev-parse", "--is-bare-repository", "--absolute-git-dir"],
+                              cwd=directory, capture_output=True, env=environment())
+        lines = bare.stdout.splitlines()
+        if bare.returncode == 0 and lines and lines[0] == b"true":
+            return cls(os.fsdecode(lines[1]), binary)
+        raise GitError(f"{path}: not inside a git repository (--history scans a repository's "
+                       "commits; run it inside a clone)")
 
     def command(self, args: Sequence[str]) -> list[str]:
         # -c options: our parsers need plain output whatever the user's configuration.

@@ -12,10 +12,36 @@ from __future__ import annotations
 import subprocess
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from typing import IO
 
 from keyguard.sources.history.git import Git
 
 MISSING = -1
+_CHECK_FORMAT = "--batch-check=%(objectname) %(objecttype) %(objectsize)"
+_DIED = object()  # cat-file stopped before (or while) answering
+
+
+def _size_in(line: bytes) -> int:
+    """The size a `_CHECK_FORMAT` answer gives, or MISSING (absent, or not a blob)."""
+    parts = line.split()
+    return int(parts[2]) if len(parts) == 3 and parts[1] == b"blob" else MISSING
+
+
+def _next_answer(out: IO[bytes]) -> bytes | object | None:
+    """The next `--batch` answer on `out`: the blob's content, None (missing, ambiguous or
+    not a blob) or _DIED (cat-file died on this object, before or while streaming it)."""
+    header = out.readline()
+    if not header:
+        return _DIED
+    parts = header.split()
+    if len(parts) != 3:  # "<name> missing" / "ambiguous"
+        return None
+    size = int(parts[2])
+    data = out.read(size)
+    out.read(1)  # the newline after the content
+    if len(data) != size:
+        return _DIED
+    return data if parts[1] == b"blob" else None
 
 
 def _feed(stream: object, names: Sequence[str]) -> None:
@@ -32,13 +58,13 @@ def blob_sizes(git: Git, names: Iterable[str]) -> dict[str, int]:
     names = list(names)
     if not names:
         return {}
-    proc = git.run(["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"],
-                   stdin="".join(n + "\n" for n in names).encode(), check=False)
+    proc = git.run(["cat-file", _CHECK_FORMAT], stdin="".join(n + "\n" for n in names).encode(),
+                   check=False)
     sizes: dict[str, int] = {}
     for line in proc.stdout.splitlines():
-        parts = line.decode("utf-8", "replace").split()
-        if len(parts) == 3 and parts[1] == "blob":
-            sizes[parts[0]] = int(parts[2])
+        size = _size_in(line)
+        if size != MISSING:
+            sizes[line.split(None, 1)[0].decode()] = size
     return {n: sizes.get(n, MISSING) for n in names}
 
 
@@ -54,19 +80,10 @@ def read_blobs(git: Git, names: Sequence[str]) -> Iterator[tuple[str, bytes | No
         out = proc.stdout
         try:
             for name in pending:
-                header = out.readline()
-                if not header:
-                    break  # cat-file died on this object
-                parts = header.split()
-                if len(parts) == 3:
-                    size = int(parts[2])
-                    data = out.read(size)
-                    out.read(1)  # the newline after the content
-                    if len(data) != size:
-                        break
-                    yield name, data if parts[1] == b"blob" else None
-                else:  # "<name> missing" / "ambiguous"
-                    yield name, None
+                answer = _next_answer(out)
+                if answer is _DIED:
+                    break
+                yield name, answer  # type: ignore[misc]
                 done += 1
         finally:
             out.close()
@@ -95,8 +112,7 @@ class ObjectReader:
         proc = self._procs.get(kind)
         if proc is None or proc.poll() is not None:
             self._end(kind)
-            args = ["cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)"
-                    if kind == "check" else "--batch"]
+            args = ["cat-file", _CHECK_FORMAT if kind == "check" else "--batch"]
             proc = self._procs[kind] = self.git.popen(args, stdin=True)
         assert proc.stdin is not None
         try:
@@ -113,8 +129,7 @@ class ObjectReader:
         for name in names:
             proc = self._ask("check", name)
             line = proc.stdout.readline() if proc is not None and proc.stdout else b""
-            parts = line.split()
-            sizes[name] = int(parts[2]) if len(parts) == 3 and parts[1] == b"blob" else MISSING
+            sizes[name] = _size_in(line)
             if not line:
                 self._end("check")
         return sizes
@@ -123,22 +138,11 @@ class ObjectReader:
         """As `read_blobs`."""
         for name in names:
             proc = self._ask("batch", name)
-            out = proc.stdout if proc is not None else None
-            header = out.readline() if out is not None else b""
-            parts = header.split()
-            if len(parts) != 3:  # "<name> missing", or cat-file died on this object
-                if not header:
-                    self._end("batch")
-                yield name, None
-                continue
-            size = int(parts[2])
-            data = out.read(size)  # type: ignore[union-attr]
-            out.read(1)  # type: ignore[union-attr]  # the newline after the content
-            if len(data) != size:
+            answer = _next_answer(proc.stdout) if proc is not None and proc.stdout else _DIED
+            if answer is _DIED:
                 self._end("batch")
-                yield name, None
-                continue
-            yield name, data if parts[1] == b"blob" else None
+                answer = None
+            yield name, answer  # type: ignore[misc]
 
     def _end(self, kind: str) -> None:
         proc = self._procs.pop(kind, None)
