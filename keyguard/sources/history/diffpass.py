@@ -36,7 +36,7 @@ _SECTION = b"\ndiff --git "
 _FIRST_SECTION = b"\0diff --git "
 _HEADER_START = b"\n\x01"
 _HEADER = re.compile(rb"\x01([0-9a-f]{40}|[0-9a-f]{64}) [^ \0\n]+(?: [0-9a-f]{40,64})* ?\0")
-_PARTS_PER_WORKER = 8  # the smallest part: 1/8 of a worker's share
+_SHARE_PARTS = 8  # no part but the last is under 1/8 of a worker's share of the commits
 
 # commit -> its changes as (path, blob, mode) with the commit's author date
 Changes = dict[str, tuple[str, list[tuple[bytes, str, bytes]]]]
@@ -169,7 +169,7 @@ def _parts(commits: list[str], workers: int) -> list[list[str]]:
     little for one worker alone at the end. Few parts, because each starts a `git log` whose
     caches start cold: first reads resolve whole delta chains again (16 equal parts cost
     git ~10% more CPU than 2 on a 10,000-commit history)."""
-    smallest = -(-len(commits) // (workers * _PARTS_PER_WORKER))
+    smallest = -(-len(commits) // (workers * _SHARE_PARTS))
     parts: list[list[str]] = []
     at = 0
     while at < len(commits):
