@@ -658,20 +658,21 @@ def test_parallel_passes_find_the_same(tmp_path, monkeypatch) -> None:
     assert double.files_scanned == single.files_scanned >= 60
 
 
-@given(st.integers(1, 30_000), st.integers(1, 16))
+@given(st.integers(1, 150_000), st.integers(1, 16))
 def test_the_pass_parts_are_the_commits_in_order_largest_first(count, workers) -> None:
     """Guided parts: every commit once, in order; no part larger than the one before but the
-    last; none smaller than 1/(8 x workers) of the commits but the last; few of them."""
-    from keyguard.sources.history.diffpass import _parts
+    last, nor than _LARGEST_PART; none smaller than 1/(8 x workers) of the commits (or
+    _LARGEST_PART) but the last; few of them."""
+    from keyguard.sources.history.diffpass import _LARGEST_PART, _parts
 
     commits = [f"{n:040x}" for n in range(count)]
     parts = _parts(commits, workers)
     assert [c for part in parts for c in part] == commits
     sizes = [len(part) for part in parts]
-    assert all(a >= b for a, b in pairwise(sizes[:-1]))
-    smallest = -(-count // (8 * workers))
+    assert all(a >= b for a, b in pairwise(sizes[:-1])) and max(sizes) <= _LARGEST_PART
+    smallest = min(-(-count // (8 * workers)), _LARGEST_PART)
     assert all(size >= smallest for size in sizes[:-1]) and sizes[-1] >= 1
-    assert len(sizes) <= 8 * workers + 1
+    assert len(sizes) <= 8 * workers + 1 + count // _LARGEST_PART
 
 
 def test_files_binary_by_name_are_skipped_in_history_as_in_the_tree(tmp_path, monkeypatch) -> None:
