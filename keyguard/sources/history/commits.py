@@ -130,9 +130,12 @@ def _parse_record(record: bytes) -> Iterator[Change]:
         yield Change(commit, date, path, blob, mode, merge)
 
 
-def raw_rows(entries: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, str, bytes]]:
+def raw_rows(entries: Iterable[tuple[bytes, bytes]], known: dict[bytes, bytes] | None = None
+             ) -> list[tuple[bytes, str, bytes]]:
     """(path, blob, mode) of each blob one commit put at a path, from its raw diff entries
-    given as (":<modes> <blobs> <status>", path) pairs (`git log -z --raw [-c]`)."""
+    given as (":<modes> <blobs> <status>", path) pairs (`git log -z --raw [-c]`). With
+    `known`, each path and mode is the first equal one it holds (added when new): a history
+    has few paths and modes and many changes, and the shared objects are pickled once."""
     rows = []
     for meta, path in entries:
         if not meta.startswith(b":"):
@@ -143,5 +146,8 @@ def raw_rows(entries: Iterable[tuple[bytes, bytes]]) -> list[tuple[bytes, str, b
             continue
         blob = parts[2 * n - 1]
         if blob != _NULL:  # not deleted in this commit
-            rows.append((path, blob.decode(), parts[n - 1]))
+            mode = parts[n - 1]
+            if known is not None:
+                path, mode = known.setdefault(path, path), known.setdefault(mode, mode)
+            rows.append((path, blob.decode(), mode))
     return rows

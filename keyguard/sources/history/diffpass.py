@@ -71,6 +71,7 @@ class _Stream:
         self.gate = gate
         self.changes = changes
         self.showing: str | None = None  # the commit whose header was read last
+        self.known: dict[bytes, bytes] = {}  # paths and modes, each kept once (raw_rows)
 
     def block(self, block: bytes) -> None:
         """Whole records: commit headers with their raw entries, and diff sections. A block
@@ -110,7 +111,7 @@ class _Stream:
             entries.append((block[at:meta_end], block[meta_end + 1:path_end]))
             at = path_end + 1
         commit = header.group(1).decode()
-        self.changes[commit] = (line.split(b" ", 2)[1].decode(), raw_rows(entries))
+        self.changes[commit] = (line.split(b" ", 2)[1].decode(), raw_rows(entries, self.known))
         self.showing = commit
         return at
 
