@@ -231,8 +231,12 @@ class DiffGate:
                 yield self.chunks[0], _diff_pass(self._args)
             return
         try:
-            for chunk, future in zip(self.chunks, self._futures):
-                yield chunk, future.result()
+            for i, chunk in enumerate(self.chunks):
+                part = self._futures[i].result()
+                # The caller keeps what it needs of the part; a future still holding it all
+                # held every part's changes twice (53 MB of Cirq's 137 MB).
+                self._futures[i] = None
+                yield chunk, part
         finally:
             self._pool.shutdown(cancel_futures=True)
 
