@@ -187,6 +187,29 @@ def test_every_key_once_with_its_introducing_commit(repo: Repo, monkeypatch) -> 
     assert result.commits == int(repo.git("rev-list", "--all", "--count"))
 
 
+def test_git_log_runs_of_a_few_commits_give_what_one_run_gives(repo: Repo, monkeypatch) -> None:
+    # One `git log` per COMMITS_PER_RUN commits (its memory grows with the history it
+    # shows), and parts no larger: the changes, and what the scan reports, are the same.
+    from keyguard.sources.history import commits as commit_module
+    from keyguard.sources.history import diffpass
+    from keyguard.sources.history.commits import iter_changes, list_commits
+    from keyguard.sources.history.git import Git
+
+    monkeypatch.chdir(repo.path)
+    git = Git.at(".")
+    listed = list_commits(git, ["--all"], []).order
+    whole = list(iter_changes(git, listed, []))
+    whole_result = scan(repo, monkeypatch)
+    monkeypatch.setattr(commit_module, "COMMITS_PER_RUN", 2)
+    monkeypatch.setattr(diffpass, "_LARGEST_PART", 2)
+    assert len(listed) > 2 and list(iter_changes(git, listed, [])) == whole
+    assert [c for part in diffpass._parts(listed, 2) for c in part] == listed
+    in_runs = scan(repo, monkeypatch)
+    assert [(f.fingerprint, f.commit, f.refs) for f in in_runs.findings] == \
+        [(f.fingerprint, f.commit, f.refs) for f in whole_result.findings]
+    assert in_runs.files_scanned == whole_result.files_scanned
+
+
 def test_the_graph_rev_list_printed_gives_what_separate_walks_give(repo: Repo, monkeypatch) -> None:
     # Every ref without paths: merges and refs come from rev-list's --parents graph. The same
     # commits selected another way take the separate walks (merges by git log --merges,

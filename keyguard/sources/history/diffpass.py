@@ -23,7 +23,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from keyguard.sources.history.commits import Change, iter_changes, raw_rows
+from keyguard.sources.history.commits import COMMITS_PER_RUN, Change, iter_changes, raw_rows
 from keyguard.sources.history.gate import Gate
 from keyguard.sources.history.git import Git, GitError
 from keyguard.sources.history.objects import ObjectReader
@@ -37,9 +37,9 @@ _FIRST_SECTION = b"\0diff --git "
 _HEADER_START = b"\n\x01"
 _HEADER = re.compile(rb"\x01([0-9a-f]{40}|[0-9a-f]{64}) [^ \0\n]+(?: [0-9a-f]{40,64})* ?\0")
 _SHARE_PARTS = 8  # no part but the last is under 1/8 of a worker's share of the commits
-# Nor over this many commits: a `git log`'s memory grows with the history it shows (on a
-# 137,138-commit mirror, 263 MB for parts of 8,600 commits, 304 MB for one of 34,000).
-_LARGEST_PART = 5_000
+# Nor over COMMITS_PER_RUN (on a 137,138-commit mirror the largest `git log -p` took 263 MB
+# with parts of 8,600 commits, 304 MB with one of 34,000, 200 MB with 5,000).
+_LARGEST_PART = COMMITS_PER_RUN
 
 # commit -> its changes as (path, blob, mode) with the commit's author date
 Changes = dict[str, tuple[str, list[tuple[bytes, str, bytes]]]]
