@@ -167,13 +167,13 @@ def _diff_pass(args: tuple[Git, list[str], list[str], Engine | None,
 
 def _parts(commits: list[str], workers: int) -> list[list[str]]:
     """`commits` cut into consecutive parts, largest first (guided self-scheduling): each
-    part is 1/(2 x workers) of the commits not yet given out, and none is smaller than
-    1/(8 x workers) of all (nor larger than _LARGEST_PART). Commits differ wildly in diff size (a docs build adds megabytes),
-    so a worker that finishes early takes the next part, and the small last parts leave
-    little for one worker alone at the end. Few parts, because each starts a `git log` whose
-    caches start cold: first reads resolve whole delta chains again (git alone, 15 paired
-    runs on 10,000 commits: 16 equal parts 1.30 s CPU, 2 parts 1.23 s, these 9 parts 2.5%
-    under the 16)."""
+    part is 1/(2 x workers) of the commits not yet given out, none is smaller than
+    1/(8 x workers) of all, and none larger than _LARGEST_PART. Commits differ wildly in diff
+    size (a docs build adds megabytes), so a worker that finishes early takes the next part,
+    and the small last parts leave little for one worker alone at the end. Few parts,
+    because each starts a `git log` whose caches start cold: first reads resolve whole delta
+    chains again (git alone, 15 paired runs on 10,000 commits: 16 equal parts 1.30 s CPU,
+    2 parts 1.23 s, these 9 parts 2.5% under the 16)."""
     smallest = -(-len(commits) // (workers * _SHARE_PARTS))
     parts: list[list[str]] = []
     at = 0
