@@ -30,6 +30,12 @@ BINARY_SUFFIXES = frozenset({
 })
 
 
+# Skip reasons, shared with the history scan (keyguard.sources.history.paths), which counts
+# the same files under the same names.
+EXCLUDED = "excluded by configuration"
+BINARY = "binary file"
+
+
 def binary_by_name(path: str) -> bool:
     """Whether `path`'s extension says the file is never text (BINARY_SUFFIXES, any case):
     such a file is skipped without being read, in the tree and in history alike."""
@@ -130,7 +136,7 @@ def discover(paths: Sequence[str], is_excluded: Callable[[str, bool], bool] | No
         seen.add(shown)
         if check_exclude and is_excluded is not None and is_excluded(shown, False):
             if not explicit or force_exclude:
-                discovery.skip("excluded by configuration", shown)
+                discovery.skip(EXCLUDED, shown)
                 return
             discovery.excluded_named.append(shown)
         if os.path.islink(path) and not os.path.exists(path):
@@ -145,7 +151,7 @@ def discover(paths: Sequence[str], is_excluded: Callable[[str, bool], bool] | No
             (discovery.errors if explicit else discovery.problems).append(f"{shown}: skipped, {reason}")
             return
         if binary_by_name(path):
-            discovery.skip("binary file", shown)
+            discovery.skip(BINARY, shown)
             return
         if not explicit and os.path.isdir(path):
             return  # git lists submodules as paths; they are scanned from their own checkout
@@ -160,7 +166,7 @@ def discover(paths: Sequence[str], is_excluded: Callable[[str, bool], bool] | No
                 is_excluded is not None and _display(given) != "." and is_excluded(_display(given), True)
             )
             if named_excluded and force_exclude:
-                discovery.skip("excluded by configuration", _display(given))
+                discovery.skip(EXCLUDED, _display(given))
                 continue
             listed = git_files(given)
             candidates = _walk(given, discovery) if listed is None else (os.path.join(given, r) for r in listed)

@@ -10,10 +10,7 @@ from typing import NamedTuple
 from keyguard.config import Config
 from keyguard.config import is_excluded as config_excluded
 from keyguard.read.documents import NOTEBOOK_SUFFIXES, PYTHON_SUFFIXES
-from keyguard.sources.tree import binary_by_name
-
-EXCLUDED = "excluded by configuration"
-BINARY = "binary file"
+from keyguard.sources.tree import BINARY, EXCLUDED, binary_by_name
 
 
 @lru_cache(maxsize=1 << 16)  # asked once per change: a history has few paths, many changes
