@@ -349,6 +349,19 @@ def ionq_file(key: str) -> str:
     return f'from qiskit_ionq import IonQProvider\nIonQProvider("{key}")\n'
 
 
+def test_a_folder_whose_name_starts_with_two_dots_is_inside(tmp_path, monkeypatch) -> None:
+    # "..data" is a folder of the repository, not a path outside it.
+    repo = small_repo(tmp_path)
+    key = FakeKeys("dots").ionq_key()
+    repo.write("..data/run.py", ionq_file(key))
+    commit = repo.commit("add")
+    monkeypatch.chdir(repo.path)
+    [finding] = scan_history(["..data"], "", Config(jobs=1)).findings
+    assert (finding.secret.reveal(), finding.commit) == (key, commit)
+    with pytest.raises(GitError, match="outside the repository"):
+        scan_history(["..data", str(tmp_path)], "", Config(jobs=1))
+
+
 def test_not_a_repository_is_exit_2(tmp_path, monkeypatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("GIT_CEILING_DIRECTORIES", str(tmp_path.parent))

@@ -67,7 +67,7 @@ def _pathspecs(git: Git, paths: Sequence[str]) -> list[str]:
         rel = os.path.relpath(os.path.realpath(path), root)
         if rel == ".":
             return []
-        if rel.startswith(".."):
+        if rel == os.pardir or rel.startswith(os.pardir + os.sep):  # not "..data"
             raise GitError(f"{path}: outside the repository at {git.root}")
         specs.append(":(top,literal)" + rel.replace(os.sep, "/"))
     return specs
