@@ -15,6 +15,9 @@ Inputs, each scanned by both tools in interleaved runs (keyguard, betterleaks, k
     fake keys (keyguard.rulepack.fakes) planted and removed again every few hundred commits.
 (c) pre-push of a handful of commits (`keyguard scan --history=HEAD~5..HEAD`) against a
     pre-commit-style run on the files those commits touched (`keyguard scan FILES`).
+(d) the same two through real pre-commit (--pre-commit, default the one on PATH): the
+    `keyguard-push` hook against the `keyguard` hook on those files, both installed from
+    this checkout's HEAD. pre-commit's own start-up is then in both, as a user meets it.
 
 Prints wall time (median), the ratio keyguard / betterleaks, and the peak RSS of the largest
 process of each tool (ru_maxrss over the whole process tree, from wait4). Targets: wall
@@ -198,6 +201,36 @@ def pre_push(repo: Path, runs: int, work: Path) -> None:
           f"(ratio {statistics.median(a) / statistics.median(b):.2f}x)")
 
 
+def pre_push_hooks(repo: Path, runs: int, work: Path, pre_commit: str) -> None:
+    """(d) the same comparison through real pre-commit, as a user meets it: `pre-commit run
+    keyguard-push --hook-stage pre-push --from-ref HEAD~5 --to-ref HEAD` against `pre-commit
+    run keyguard --files FILES`, both hooks from a clone of this checkout (its HEAD, in a
+    pre-commit home of its own, installed before the timing starts)."""
+    clone = work / "hooks-repo"
+    git("clone", "--quiet", str(repo), str(clone), cwd=work)
+    source = Path(__file__).resolve().parents[1]
+    rev = git("rev-parse", "HEAD", cwd=source).strip()
+    (clone / ".pre-commit-config.yaml").write_text(
+        f"repos:\n- repo: {source}\n  rev: {rev}\n  hooks:\n  - id: keyguard\n"
+        "  - id: keyguard-push\n")
+    env = dict(ENV, PRE_COMMIT_HOME=str(work / "pre-commit-home"))
+    subprocess.run([pre_commit, "install-hooks"], cwd=clone, env=env, check=True,
+                   capture_output=True)
+    touched = sorted(set(git("diff", "--name-only", "HEAD~5", "HEAD", cwd=clone).split()))
+    push = [pre_commit, "run", "keyguard-push", "--hook-stage", "pre-push", "--from-ref",
+            "HEAD~5", "--to-ref", "HEAD"]
+    commit = [pre_commit, "run", "keyguard", "--files", *touched]
+    a, b = [], []
+    for _ in range(runs):
+        a.append(measure(push, clone, env)[0])
+        b.append(measure(commit, clone, env)[0])
+    version = subprocess.run([pre_commit, "--version"], capture_output=True, text=True).stdout
+    print(f"through {version.strip()} (hooks at {rev[:12]}): keyguard-push of 5 commits "
+          f"{statistics.median(a) * 1000:.0f} ms; keyguard on their {len(touched)} files "
+          f"{statistics.median(b) * 1000:.0f} ms (ratio "
+          f"{statistics.median(a) / statistics.median(b):.2f}x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=3)
@@ -205,6 +238,8 @@ def main() -> None:
     parser.add_argument("--real", type=Path, default=REAL)
     parser.add_argument("--betterleaks", default=shutil.which("betterleaks")
                         or "/work/venvs/bench-peers/bin/betterleaks")
+    parser.add_argument("--pre-commit", default=shutil.which("pre-commit"),
+                        help="pre-commit to time the two hooks through (skipped without one)")
     args = parser.parse_args()
     print(f"machine: {os.cpu_count()} cores; git {git('--version', cwd=Path('.')).split()[-1]}")
     with tempfile.TemporaryDirectory(prefix="kg-bench-history-") as tmp:
@@ -222,6 +257,10 @@ def main() -> None:
         compare(f"generated {args.commits} commits", generated, args.runs, args.betterleaks,
                 None, work)
         pre_push(generated, max(args.runs, 5), work)
+        if args.pre_commit:
+            pre_push_hooks(generated, max(args.runs, 5), work, args.pre_commit)
+        else:
+            print("through pre-commit: no pre-commit on PATH (--pre-commit BIN), skipped")
 
 
 if __name__ == "__main__":
