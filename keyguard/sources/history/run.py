@@ -42,7 +42,7 @@ from keyguard.sources.history.gate import select
 from keyguard.sources.history.git import Git
 from keyguard.sources.history.objects import ObjectReader, read_blobs
 from keyguard.sources.history.paths import BINARY, EXCLUDED, DisplayPaths, PathInfo, kind_of
-from keyguard.sources.history.start import ALL_REFS, HistoryStart, start_history
+from keyguard.sources.history.start import ALL_REFS, HistoryStart, head_tree_of, start_history
 
 
 @dataclass
@@ -96,7 +96,7 @@ def _scan_history(start: HistoryStart, config: Config) -> HistoryResult:
     engine = _engine(tuple(config.extend_rules), load_ruleset(tuple(config.extend_rules)).select(
         config.select, config.ignore))
     workers = default_workers(config.jobs)
-    head_tree = _head_tree(git, specs)
+    head_tree = head_tree_of(start)
     head_blobs = set(head_tree.values())
     # Every blob of HEAD is then in some selected commit, and HEAD's blobs are scanned
     # whatever the gate says: this process scans them while git lists the commits, and what
@@ -331,20 +331,6 @@ def _count(result: HistoryResult, job: Job, file_result: FileResult,
     result.files_scanned += 1
     result.notes.extend((job.path, note) for note in file_result.notes
                         if not note.startswith("syntax error"))
-
-
-def _head_tree(git: Git, specs: list[str]) -> dict[bytes, str]:
-    """Raw path -> blob name of every file in HEAD ({} when HEAD is unborn)."""
-    proc = git.run(["ls-tree", "-r", "-z", "--full-tree", "HEAD", "--", *specs], check=False)
-    tree: dict[bytes, str] = {}
-    if proc.returncode != 0:
-        return tree
-    for entry in proc.stdout.split(b"\0"):
-        meta, _, raw = entry.partition(b"\t")
-        parts = meta.split()
-        if len(parts) == 3 and parts[1] == b"blob" and parts[0] != SYMLINK_MODE:
-            tree[raw] = parts[2].decode()
-    return tree
 
 
 def _head_findings(git: Git, shown: DisplayPaths, head_tree: dict[bytes, str], paths: set[str],

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import os
 import shlex
+import subprocess
 from collections.abc import Sequence
 from typing import NamedTuple
 
-from keyguard.sources.history.commits import Listing
+from keyguard.sources.history.commits import SYMLINK_MODE, Listing
 from keyguard.sources.history.git import Git, GitError
 
 ALL_REFS = "--all"
@@ -22,7 +23,9 @@ ALL_REFS = "--all"
 class HistoryStart(NamedTuple):
     """A history scan, started: `git` (the repository), `specs` (pathspecs of the paths to
     scan, [] for all), `words` (rev-list arguments), `has_commits`, `boundary` (the commits a
-    shallow clone lacks the parents of; [] otherwise) and `listing` (None without commits)."""
+    shallow clone lacks the parents of; [] otherwise), `listing` (None without commits) and
+    `head_tree`, the started `git ls-tree` of HEAD (None without commits; `head_tree_of`
+    reads it)."""
 
     git: Git
     specs: list[str]
@@ -30,11 +33,15 @@ class HistoryStart(NamedTuple):
     has_commits: bool
     boundary: list[str]
     listing: Listing | None
+    head_tree: subprocess.Popen[bytes] | None = None
 
     def stop(self) -> None:
-        """End the started listing unread (the scan will not run)."""
+        """End the started listing and tree listing unread (the scan will not run)."""
         if self.listing is not None:
             self.listing.stop()
+        if self.head_tree is not None:
+            self.head_tree.kill()
+            self.head_tree.communicate()
 
 
 def start_history(paths: Sequence[str], revisions: str) -> HistoryStart:
@@ -47,7 +54,28 @@ def start_history(paths: Sequence[str], revisions: str) -> HistoryStart:
     words = parse_revisions(revisions)
     has_commits, boundary = git.state()
     listing = Listing(git, words, specs) if has_commits else None
-    return HistoryStart(git, specs, words, has_commits, boundary, listing)
+    # HEAD's files, which every history scan needs (what is still in HEAD), listed by git
+    # while the configuration loads: a few ms less before the scan's first step.
+    head_tree = git.popen(["ls-tree", "-r", "-z", "--full-tree", "HEAD", "--", *specs]
+                          ) if has_commits else None
+    return HistoryStart(git, specs, words, has_commits, boundary, listing, head_tree)
+
+
+def head_tree_of(start: HistoryStart) -> dict[bytes, str]:
+    """Raw path -> blob name of every file in HEAD but symbolic links ({} without commits
+    or when HEAD is unborn), from the started `ls-tree`."""
+    if start.head_tree is None:
+        return {}
+    out, _ = start.head_tree.communicate()
+    tree: dict[bytes, str] = {}
+    if start.head_tree.returncode != 0:
+        return tree
+    for entry in out.split(b"\0"):
+        meta, _, raw = entry.partition(b"\t")
+        parts = meta.split()
+        if len(parts) == 3 and parts[1] == b"blob" and parts[0] != SYMLINK_MODE:
+            tree[raw] = parts[2].decode()
+    return tree
 
 
 def parse_revisions(value: str) -> list[str]:
