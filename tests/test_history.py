@@ -729,3 +729,24 @@ def test_files_binary_by_name_are_skipped_in_history_as_in_the_tree(tmp_path, mo
     assert tree.skipped["binary file"] == 3
     assert history.skipped["binary file"] == 3  # the key's blob, the pickle, the redrawn png
     assert history.files_scanned == 0
+
+
+def test_a_started_scan_that_will_not_run_ends_its_git_processes(tmp_path, monkeypatch) -> None:
+    # The listing and HEAD's ls-tree start before the configuration loads; a scan that then
+    # does not run (a configuration error) ends both and exits 2 with the error.
+    from keyguard.sources.history.start import start_history
+
+    repo = small_repo(tmp_path)
+    repo.write("run.py", "x = 1\n")
+    repo.commit("add")
+    started = start_history([str(repo.path)], "")
+    assert started.listing is not None and started.head_tree is not None
+    started.stop()
+    assert started.listing.running() is False
+    assert started.head_tree.returncode is not None
+    repo.write("pyproject.toml", "[tool.keyguard]\nselect = 5\n")
+    monkeypatch.chdir(repo.path)
+    result = CliRunner().invoke(cli, ["scan", "--history"])
+    assert result.exit_code == 2
+    assert "must be a list of strings" in result.output
+    assert "Traceback" not in result.output
