@@ -92,11 +92,11 @@ def _scan_history(start: HistoryStart, config: Config) -> HistoryResult:
             f"shallow clone: the history before {len(start.boundary)} commit(s) (e.g. "
             f"{start.boundary[0][:12]}) is not in this clone and was not scanned; "
             "`git fetch --unshallow` fetches it")))
+    head_tree = head_tree_of(start)  # read first: the started ls-tree ends whatever follows
     shown = DisplayPaths(git.root, config)
     engine = _engine(tuple(config.extend_rules), load_ruleset(tuple(config.extend_rules)).select(
         config.select, config.ignore))
     workers = default_workers(config.jobs)
-    head_tree = head_tree_of(start)
     head_blobs = set(head_tree.values())
     # Every blob of HEAD is then in some selected commit, and HEAD's blobs are scanned
     # whatever the gate says: this process scans them while git lists the commits, and what
