@@ -192,13 +192,19 @@ def pre_push(repo: Path, runs: int, work: Path) -> None:
     touched = sorted(set(git("diff", "--name-only", "HEAD~5", "HEAD", cwd=repo).split()))
     hook = [sys.executable, "-m", "keyguard", "scan", "--history=HEAD~5..HEAD", "-q", "--exit-zero"]
     files = [sys.executable, "-m", "keyguard", "scan", *touched, "-q", "--exit-zero"]
+    a, b = interleaved_medians(hook, files, repo, runs)
+    print(f"pre-push of 5 commits ({len(touched)} files): {a * 1000:.0f} ms; "
+          f"pre-commit-style scan of those files: {b * 1000:.0f} ms (ratio {a / b:.2f}x)")
+
+
+def interleaved_medians(first: list[str], second: list[str], cwd: Path, runs: int,
+                        env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Median wall seconds of `first` and of `second`, run in turn `runs` times each."""
     a, b = [], []
     for _ in range(runs):
-        a.append(measure(hook, repo)[0])
-        b.append(measure(files, repo)[0])
-    print(f"pre-push of 5 commits ({len(touched)} files): {statistics.median(a) * 1000:.0f} ms; "
-          f"pre-commit-style scan of those files: {statistics.median(b) * 1000:.0f} ms "
-          f"(ratio {statistics.median(a) / statistics.median(b):.2f}x)")
+        a.append(measure(first, cwd, env)[0])
+        b.append(measure(second, cwd, env)[0])
+    return statistics.median(a), statistics.median(b)
 
 
 def pre_push_hooks(repo: Path, runs: int, work: Path, pre_commit: str) -> None:
@@ -220,15 +226,11 @@ def pre_push_hooks(repo: Path, runs: int, work: Path, pre_commit: str) -> None:
     push = [pre_commit, "run", "keyguard-push", "--hook-stage", "pre-push", "--from-ref",
             "HEAD~5", "--to-ref", "HEAD"]
     commit = [pre_commit, "run", "keyguard", "--files", *touched]
-    a, b = [], []
-    for _ in range(runs):
-        a.append(measure(push, clone, env)[0])
-        b.append(measure(commit, clone, env)[0])
+    a, b = interleaved_medians(push, commit, clone, runs, env)
     version = subprocess.run([pre_commit, "--version"], capture_output=True, text=True).stdout
     print(f"through {version.strip()} (hooks at {rev[:12]}): keyguard-push of 5 commits "
-          f"{statistics.median(a) * 1000:.0f} ms; keyguard on their {len(touched)} files "
-          f"{statistics.median(b) * 1000:.0f} ms (ratio "
-          f"{statistics.median(a) / statistics.median(b):.2f}x)")
+          f"{a * 1000:.0f} ms; keyguard on their {len(touched)} files {b * 1000:.0f} ms "
+          f"(ratio {a / b:.2f}x)")
 
 
 def main() -> None:
