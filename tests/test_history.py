@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -606,6 +607,30 @@ def test_log_blocks_are_the_whole_output_cut_at_boundaries(repo: Repo, monkeypat
     assert b"".join(blocks) == whole
     assert all(block.startswith(boundaries) for block in blocks[1:])
     assert len(blocks) > 1
+
+
+@pytest.mark.parametrize("size", [1, 5000, 1 << 20])
+def test_pipe_reads_give_a_writers_output_whole_in_pieces_of_the_size_asked(size, tmp_path) -> None:
+    # A writer that writes 4 KB pieces as git does, with pauses: the pieces read are its
+    # output in order, each but the last at least `size` bytes; a file (no pipe to
+    # enlarge) reads the same.
+    from keyguard.sources.history.git import pipe_reads
+
+    writer = ("import os, sys, time\n"
+              "for i in range(300):\n"
+              "    os.write(1, bytes([65 + i % 26]) * 4096)\n"
+              "    time.sleep(0.001) if i % 50 == 0 else None\n")
+    expected = b"".join(bytes([65 + i % 26]) * 4096 for i in range(300))
+    proc = subprocess.Popen([sys.executable, "-c", writer], stdout=subprocess.PIPE)
+    assert proc.stdout is not None
+    pieces = list(pipe_reads(proc.stdout, size))
+    assert proc.wait() == 0
+    assert b"".join(pieces) == expected
+    assert all(len(piece) >= size for piece in pieces[:-1])
+    saved = tmp_path / "out"
+    saved.write_bytes(expected)
+    with saved.open("rb") as handle:
+        assert b"".join(pipe_reads(handle, size)) == expected
 
 
 _FAKES = FakeKeys("gate-soundness")

@@ -11,7 +11,9 @@ import os
 import re
 import shutil
 import subprocess
+import time
 from collections.abc import Iterator, Sequence
+from typing import IO
 
 # `for-each-ref --contains` (2.7), `rev-parse --is-shallow-repository` (2.15) and the
 # `cat-file --batch` error lines keyguard reads ("<name> missing") are all older than this.
@@ -138,7 +140,7 @@ class Git:
         keep_back = max(map(len, boundaries)) - 1  # a boundary can straddle two reads
         pieces: list[bytes] = []  # the current block, but for its last `keep_back` bytes
         edge = b""
-        while data := proc.stdout.read(chunk):
+        for data in pipe_reads(proc.stdout, chunk):
             data = edge + data
             # From 1 when the block starts in `data`: its own leading boundary is no cut.
             cut = last_cut(data, 0 if pieces else 1)
@@ -184,6 +186,47 @@ class Git:
                 return has_commits, [line.strip().decode() for line in handle if line.strip()]
         except OSError:
             return has_commits, []
+
+
+_PIPE_BYTES = 1 << 20  # Linux's default /proc/sys/fs/pipe-max-size
+_PAUSE_SECONDS = 0.002
+
+
+def pipe_reads(stream: IO[bytes], size: int) -> Iterator[bytes]:
+    """What a git process writes to `stream` (the read end of its stdout pipe), in pieces of
+    `size` bytes or more, but for the last; nothing must have been read from `stream` yet.
+
+    git writes 4 KB at a time (stdio's buffer on a pipe), and a reader that waits in read()
+    is woken for each write: 0.13 s of CPU for the 10 MB of one `git log -p` here, a tenth
+    of what git itself spent. Where the pipe can be enlarged (Linux: F_SETPIPE_SZ, to a
+    megabyte), a read that finds less than a quarter of it pauses 2 ms before the next, so
+    git fills the pipe meanwhile without ever waiting for room: about 30 KB a read, 0.02 s
+    for the same 10 MB. Elsewhere the reads are plain blocking reads."""
+    fd = stream.fileno()
+    capacity = _enlarge_pipe(fd)
+    pause_below = capacity // 4 if capacity >= _PIPE_BYTES else 0
+    pieces: list[bytes] = []
+    held = 0
+    while data := os.read(fd, max(capacity, 1 << 16)):
+        pieces.append(data)
+        held += len(data)
+        if held >= size:
+            yield b"".join(pieces)
+            pieces, held = [], 0
+        elif len(data) < pause_below:
+            time.sleep(_PAUSE_SECONDS)
+    if pieces:
+        yield b"".join(pieces)
+
+
+def _enlarge_pipe(fd: int) -> int:
+    """The pipe's capacity in bytes after asking for _PIPE_BYTES (0 when it is not known)."""
+    try:
+        import fcntl
+
+        return fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, _PIPE_BYTES)
+    except (ImportError, AttributeError, OSError):  # not Linux, not a pipe, over the user's quota
+        return 0
 
 
 def _first_line(stderr: bytes) -> str:
