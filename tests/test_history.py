@@ -757,8 +757,8 @@ def test_files_binary_by_name_are_skipped_in_history_as_in_the_tree(tmp_path, mo
 
 
 def test_a_started_scan_that_will_not_run_ends_its_git_processes(tmp_path, monkeypatch) -> None:
-    # The listing and HEAD's ls-tree start before the configuration loads; a scan that then
-    # does not run (a configuration error) ends both and exits 2 with the error.
+    # The listing, HEAD's ls-tree and the pass's head start begin before the configuration
+    # loads; a scan that then does not run (a configuration error) ends them and exits 2.
     from keyguard.sources.history.start import start_history
 
     repo = small_repo(tmp_path)
@@ -766,12 +766,121 @@ def test_a_started_scan_that_will_not_run_ends_its_git_processes(tmp_path, monke
     repo.commit("add")
     started = start_history([str(repo.path)], "")
     assert started.listing is not None and started.head_tree is not None
+    assert started.early is not None
     started.stop()
     assert started.listing.running() is False
     assert started.head_tree.returncode is not None
+    assert started.early._proc.returncode is not None
     repo.write("pyproject.toml", "[tool.keyguard]\nselect = 5\n")
     monkeypatch.chdir(repo.path)
     result = CliRunner().invoke(cli, ["scan", "--history"])
     assert result.exit_code == 2
     assert "must be a list of strings" in result.output
     assert "Traceback" not in result.output
+
+
+def big_history(tmp_path: Path) -> tuple[Repo, str, str]:
+    """260 commits by git fast-import, the newest 40 adding 40 KB pages (more `git log -p`
+    than a pipe holds), with a merge, a deletion-only and an empty commit among them, and a
+    key added in commit 230 and removed in 240. (repo, the key, the commit adding it)."""
+    key = FakeKeys("head-start").ibm_key()
+    repo = small_repo(tmp_path, "big")
+    stream = []
+    for n in range(260):
+        stamp = 1_700_000_000 + 60 * n
+        who = f"author A <a@example.invalid> {stamp} +0000\ncommitter A <a@example.invalid> {stamp} +0000\n"
+        if n == 249:  # a side branch off the main line, merged in the next commit
+            stream.append(f"commit refs/heads/side\nmark :{n}\n{who}data 4\ns{n:03d}\nfrom :248\n"
+                          f"M 100644 inline side.py\ndata 6\nx = 1\n\n")
+            continue
+        stream.append(f"commit refs/heads/main\nmark :{n}\n{who}data 4\nc{n:03d}\n")
+        if n == 250:
+            stream.append("merge :249\n")
+        if n == 0:
+            for i in range(60):
+                stream.append(f"M 100644 inline m{i}.py\ndata 6\nx = 0\n\n")
+        elif n < 220:
+            body = f"VALUE_{n} = {n}\n"
+            stream.append(f"M 100644 inline m{n % 60}.py\ndata {len(body)}\n{body}\n")
+        elif n == 252:
+            stream.append("D docs/page_221.txt\n")
+        elif n != 255:  # 255: an empty commit
+            page = "".join(f"line {i} of page {n}\n" for i in range(2000))[:40_000]
+            stream.append(f"M 100644 inline docs/page_{n}.txt\ndata {len(page)}\n{page}\n")
+            if n in (230, 240):
+                body = f'TOKEN = "{key}"  # QISKIT_IBM_TOKEN\n' if n == 230 else "TOKEN = None\n"
+                stream.append(f"M 100644 inline creds.py\ndata {len(body)}\n{body}\n")
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=repo.path, env=repo.env, check=True,
+                   input="".join(stream).encode(), capture_output=True)
+    repo.git("checkout", "-q", "-f", "main")
+    return repo, key, repo.git("log", "--format=%H", "--grep=^c230$", "main")
+
+
+def test_the_head_start_keeps_whole_commits_newest_first(tmp_path, monkeypatch) -> None:
+    # Left to fill its pipe and then ended, the head start gives the commits it wrote whole,
+    # in git's own order, each exactly as the pass's `git log` over that commit alone.
+    import time
+
+    from keyguard.sources.history.early import PASS_LOG, EarlyLog
+    from keyguard.sources.history.git import Git
+
+    repo, _, _ = big_history(tmp_path)
+    monkeypatch.chdir(repo.path)
+    git = Git.at(".")
+    early = EarlyLog(git, ["--all"], [])
+    time.sleep(0.5)  # git fills the pipe and waits
+    data, written = early.take()
+    order = repo.git("log", "--all", "--no-merges", "--full-history", "--diff-filter=AMT",
+                     "--format=%H").split()  # git shows no deletion-only or empty commit
+    assert 0 < len(written) < len(order)
+    assert written == order[:len(written)]
+    for commit, record in zip(written, data.split(b"\n\x01")):
+        alone = subprocess.run(git.command(["log", "--no-walk", *PASS_LOG, commit]),
+                               cwd=git.root, env=git.env, capture_output=True, check=True).stdout
+        assert alone.rstrip(b"\n") == (record if record.startswith(b"\x01") else b"\x01" + record)
+    assert early.take() == (b"", [])
+
+
+def test_a_pass_with_a_head_start_gives_what_one_without_gives(tmp_path, monkeypatch) -> None:
+    # Some commits from the head start (newest first, a merge and commits git shows no diff
+    # for among them), the rest from parts in worker processes: the same blobs passed and
+    # seen, the same changes, and parts in commit order.
+    import time
+
+    from keyguard.pipeline.scan import _engine
+    from keyguard.rulepack.load import load_ruleset
+    from keyguard.sources.history.commits import list_commits
+    from keyguard.sources.history.diffpass import DiffGate
+    from keyguard.sources.history.early import EarlyLog
+    from keyguard.sources.history.git import Git
+
+    repo, _, _ = big_history(tmp_path)
+    monkeypatch.chdir(repo.path)
+    git = Git.at(".")
+    commits = list_commits(git, ["--all"], []).order
+    engine = _engine((), load_ruleset(()).select(None, None))
+    early = EarlyLog(git, ["--all"], [])
+    time.sleep(0.5)
+    started = DiffGate(git, commits, [], engine, workers=2, early=early)
+    assert 0 < len(started._written) < len(commits) - 200  # the rest is enough for the pool
+    assert [c for chunk in started.chunks for c in chunk] == commits
+    with_start = started.result()
+    without = DiffGate(git, commits, [], engine).result()
+    assert with_start[:3] == without[:3]
+
+
+def test_a_scan_with_a_head_start_reports_what_one_without_reports(tmp_path, monkeypatch) -> None:
+    from keyguard.sources.history import start as start_module
+
+    repo, key, introduced = big_history(tmp_path)
+    monkeypatch.chdir(repo.path)
+
+    def summary(result):
+        return ([(f.fingerprint, f.location.path, f.commit, f.refs, f.in_head)
+                 for f in result.findings], result.files_scanned, result.gated_out, result.skipped)
+
+    with_start = scan_history(["."], "", Config(jobs=2))
+    assert [(f.secret.reveal(), f.commit) for f in with_start.findings] == [(key, introduced)]
+    monkeypatch.setattr(start_module, "EarlyLog", lambda *args: None)
+    without = scan_history(["."], "", Config(jobs=2))
+    assert summary(with_start) == summary(without)

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from keyguard.sources.history.commits import COMMITS_PER_RUN, Change, iter_changes, raw_rows
+from keyguard.sources.history.early import HEADER, PASS_LOG, EarlyLog
 from keyguard.sources.history.gate import Gate
 from keyguard.sources.history.git import Git, GitError
 from keyguard.sources.history.objects import ObjectReader
@@ -35,7 +37,6 @@ if TYPE_CHECKING:
 _SECTION = b"\ndiff --git "
 _FIRST_SECTION = b"\0diff --git "
 _HEADER_START = b"\n\x01"
-_HEADER = re.compile(rb"\x01([0-9a-f]{40}|[0-9a-f]{64}) [^ \0\n]+(?: [0-9a-f]{40,64})* ?\0")
 _SHARE_PARTS = 8  # no part but the last is under 1/8 of a worker's share of the commits
 # Nor over COMMITS_PER_RUN (on a 137,138-commit mirror the largest `git log -p` took 263 MB
 # with parts of 8,600 commits, 304 MB with one of 34,000, 200 MB with 5,000).
@@ -84,7 +85,7 @@ class _Stream:
             at = block.find(_SECTION, at + 1)
         at = block.find(b"\x01")  # one byte: memchr, faster than a two-byte search
         while at >= 0:
-            header = _HEADER.match(block, at) if at == 0 or block[at - 1] == 0x0A else None
+            header = HEADER.match(block, at) if at == 0 or block[at - 1] == 0x0A else None
             if header:
                 raw_end = self._raw_entries(block, header)
                 marks.append((at, -1))  # a header ends the section before it
@@ -126,11 +127,7 @@ def _diff_pass(args: tuple[Git, list[str], list[str], Engine | None,
     gate = Gate(engine)
     changes: Changes = {}
     stream = _Stream(gate, changes)
-    # Deletions are left out (--diff-filter): a removed line adds no key (betterleaks does
-    # the same); a deleted blob was scanned where it was added.
-    log = ["-z", "--raw", "-p", "-U0", "--full-index", "--no-abbrev", "--no-merges",
-           "--diff-filter=AMT", "--no-renames", "--no-ext-diff", "--no-textconv", "--no-color",
-           "--format=%x01%H %aI %P", "--", *specs]
+    log = [*PASS_LOG, "--", *specs]
     # Newest first (`commits` is parents first): the pack stores older versions as deltas
     # of newer ones, so git then resolves each version from the one it just read; callgrind
     # counted 10% fewer instructions for `git log` over the same 2,500 commits.
@@ -187,6 +184,17 @@ def _parts(commits: list[str], workers: int) -> list[list[str]]:
     return parts
 
 
+def _spans(commits: list[str], runs: list[list[str]]) -> list[list[str]]:
+    """`commits` cut where each of `runs` (consecutive pieces of a subsequence of it, in
+    order) starts: the commits between two runs' starts go with the first of them, those
+    before the first run with it, all of them in one span when there is no run."""
+    if not runs:
+        return [commits] if commits else []
+    index = {c: i for i, c in enumerate(commits)}
+    cuts = [0, *(index[run[0]] for run in runs[1:]), len(commits)]
+    return [commits[a:b] for a, b in pairwise(cuts)]
+
+
 def prepare_pass(engine: Engine) -> None:
     """Before a pass in forked workers: import the process pool and build what every process
     scans with (`Engine.prepare`, the gate's rule groups), once, in the process that forks
@@ -200,21 +208,33 @@ def prepare_pass(engine: Engine) -> None:
 class DiffGate:
     """The combined pass, started at construction: with `workers` > 1 the commits are split
     into parts that worker processes (forked now, from the calling thread) run one
-    `git log -p --raw` each over, so the caller can do other work before `result()`."""
+    `git log -p --raw` each over, so the caller can do other work before `result()`.
+
+    With `early` (the head start, keyguard.sources.history.early), the commits it wrote
+    whole are taken from it, and the parts hold the rest; this process gates them while the
+    workers run. Each part then also carries the head start's commits that lie among its
+    own, so that parts still come in commit order.
+    """
 
     def __init__(self, git: Git, commits: Sequence[str], specs: Sequence[str], engine: Engine,
                  *, workers: int = 1, extra: tuple[str, ...] = (),
-                 part_scan: PartScan | None = None) -> None:
+                 part_scan: PartScan | None = None, early: EarlyLog | None = None) -> None:
         key = (extra, engine.selected)
-        self._args = (git, list(commits), list(specs), engine, key, part_scan)
+        commits = list(commits)
+        self._git, self._engine, self._part_scan = git, engine, part_scan
+        self._early_data, written = early.take() if early is not None else (b"", [])
+        listed = set(commits)
+        self._written = {c for c in written if c in listed}
+        todo = [c for c in commits if c not in self._written] if self._written else commits
+        self._args = (git, todo, list(specs), engine, key, part_scan)
         self._pool = None
         self._futures: list = []
-        self.chunks: list[list[str]] = [list(commits)] if commits else []
-        if commits and workers > 1 and len(commits) >= 200:
+        runs: list[list[str]] = [todo] if todo else []
+        if todo and workers > 1 and len(todo) >= 200:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
 
-            self.chunks = _parts(list(commits), workers)
+            runs = _parts(todo, workers)
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             if method == "fork":
                 prepare_pass(engine)
@@ -222,26 +242,55 @@ class DiffGate:
                                              mp_context=multiprocessing.get_context(method),
                                              initializer=_start_worker, initargs=(git,))
             self._futures = [
-                self._pool.submit(_diff_pass, (git, chunk, list(specs), None, key, part_scan))
-                for chunk in self.chunks]
+                self._pool.submit(_diff_pass, (git, run, list(specs), None, key, part_scan))
+                for run in runs]
+        self._runs = runs
+        self.chunks = _spans(commits, runs)
 
     def parts(self) -> Iterator[tuple[list[str], PassResult]]:
         """(the part's commits, in the order given, and what `result` gives for them) for
         each part in commit order, each as soon as it is done: the caller works on one part
         while the workers run the later ones."""
-        if self._pool is None:
-            if self.chunks:
-                yield self.chunks[0], _diff_pass(self._args)
-            return
+        early = self._early_part()  # first: this process's share, while the workers run
         try:
             for i, chunk in enumerate(self.chunks):
-                part = self._futures[i].result()
-                # The caller keeps what it needs of the part; a future still holding it all
-                # held every part's changes twice (53 MB of Cirq's 137 MB).
-                self._futures[i] = None
+                if i >= len(self._runs):  # the head start wrote every commit
+                    part: PassResult = (set(), set(), {}, [])
+                elif self._pool is None:
+                    part = _diff_pass(self._args)
+                else:
+                    part = self._futures[i].result()
+                    # The caller keeps what it needs of the part; a future still holding it
+                    # all held every part's changes twice (53 MB of Cirq's 137 MB).
+                    self._futures[i] = None
+                if early is not None and i == 0:  # its gate's blobs and scans: any part will do
+                    part = (part[0] | early[0], part[1] | early[1], part[2], part[3] + early[3])
+                if early is not None:
+                    changes = early[2]
+                    part[2].update((c, changes[c]) for c in chunk if c in changes)
                 yield chunk, part
         finally:
-            self._pool.shutdown(cancel_futures=True)
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
+
+    def _early_part(self) -> PassResult | None:
+        """The gate and the part scan over the head start's whole commits (None without)."""
+        if not self._written:
+            return None
+        gate = Gate(self._engine)
+        changes: Changes = {}
+        _Stream(gate, changes).block(self._early_data)
+        self._early_data = b""
+        changes = {c: entry for c, entry in changes.items() if c in self._written}
+        scanned: Scanned = []
+        if self._part_scan is not None:
+            reader = ObjectReader(self._git)
+            try:
+                scanned = self._part_scan(self._git, self._engine, changes, gate.scan,
+                                          gate.seen, reader)
+            finally:
+                reader.close()
+        return gate.scan, gate.seen, changes, scanned
 
     def result(self) -> PassResult:
         """(blobs whose added lines may hold something new, blobs the pass showed as text,

@@ -203,7 +203,7 @@ def pipe_reads(stream: IO[bytes], size: int) -> Iterator[bytes]:
     git fills the pipe meanwhile without ever waiting for room: about 30 KB a read, 0.02 s
     for the same 10 MB. Elsewhere the reads are plain blocking reads."""
     fd = stream.fileno()
-    capacity = _enlarge_pipe(fd)
+    capacity = enlarge_pipe(fd)
     pause_below = capacity // 4 if capacity >= _PIPE_BYTES else 0
     pieces: list[bytes] = []
     held = 0
@@ -219,7 +219,7 @@ def pipe_reads(stream: IO[bytes], size: int) -> Iterator[bytes]:
         yield b"".join(pieces)
 
 
-def _enlarge_pipe(fd: int) -> int:
+def enlarge_pipe(fd: int) -> int:
     """The pipe's capacity in bytes after asking for _PIPE_BYTES (0 when it is not known)."""
     try:
         import fcntl

@@ -61,8 +61,12 @@ def scan_history(paths: Sequence[str], revisions: str, config: Config,
     (made before the configuration was loaded). GitError for no git / not a repository /
     bad revision."""
     start = start or start_history(paths, revisions)
-    with _fewer_collections():
-        return _scan_history(start, config)
+    try:
+        with _fewer_collections():
+            return _scan_history(start, config)
+    finally:
+        if start.early is not None:  # taken by the pass, unless the scan ended before it
+            start.early.stop()
 
 
 @contextmanager
@@ -129,7 +133,7 @@ def _scan_history(start: HistoryStart, config: Config) -> HistoryResult:
     # merges' resolutions and scans the rest of HEAD's blobs meanwhile.
     part_scan = PartScan(git.root, config, frozenset(head_blobs if scan_head_early else ()))
     gate = DiffGate(git, commits, specs, engine, workers=workers, extra=tuple(config.extend_rules),
-                    part_scan=part_scan)
+                    part_scan=part_scan, early=start.early)
     if listed.parents is not None:
         merges = merge_changes(git, [c for c in commits if len(listed.parents[c]) > 1], specs)
     else:  # which commits are merges is not known: git tells, over all of them

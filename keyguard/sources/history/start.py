@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import NamedTuple
 
 from keyguard.sources.history.commits import SYMLINK_MODE, Listing
+from keyguard.sources.history.early import EarlyLog
 from keyguard.sources.history.git import Git, GitError
 
 ALL_REFS = "--all"
@@ -26,7 +27,8 @@ class HistoryStart(NamedTuple):
     scan, [] for all), `words` (rev-list arguments), `has_commits`, `boundary` (the commits a
     shallow clone lacks the parents of; [] otherwise), `listing` (None without commits) and
     `head_tree`, the started `git ls-tree` of HEAD (None without commits; `head_tree_of`
-    reads it)."""
+    reads it) and `early`, the diff pass's head start (keyguard.sources.history.early; None
+    without commits)."""
 
     git: Git
     specs: list[str]
@@ -35,9 +37,13 @@ class HistoryStart(NamedTuple):
     boundary: list[str]
     listing: Listing | None
     head_tree: subprocess.Popen[bytes] | None = None
+    early: EarlyLog | None = None
 
     def stop(self) -> None:
-        """End the started listing and tree listing unread (the scan will not run)."""
+        """End the started listing, tree listing and head start unread (the scan will not
+        run)."""
+        if self.early is not None:
+            self.early.stop()
         if self.listing is not None:
             self.listing.stop()
         if self.head_tree is not None:
@@ -59,7 +65,8 @@ def start_history(paths: Sequence[str], revisions: str) -> HistoryStart:
     # while the configuration loads: a few ms less before the scan's first step.
     head_tree = git.popen(["ls-tree", "-r", "-z", "--full-tree", "HEAD", "--", *specs]
                           ) if has_commits else None
-    return HistoryStart(git, specs, words, has_commits, boundary, listing, head_tree)
+    early = EarlyLog(git, words, specs) if has_commits else None
+    return HistoryStart(git, specs, words, has_commits, boundary, listing, head_tree, early)
 
 
 def head_tree_of(start: HistoryStart) -> dict[bytes, str]:
