@@ -884,3 +884,28 @@ def test_a_scan_with_a_head_start_reports_what_one_without_reports(tmp_path, mon
     monkeypatch.setattr(start_module, "EarlyLog", lambda *args: None)
     without = scan_history(["."], "", Config(jobs=2))
     assert summary(with_start) == summary(without)
+
+
+@pytest.mark.parametrize("setting", ["log.showRoot=false", "log.follow=true"])
+def test_the_users_git_log_settings_change_nothing(setting, tmp_path, monkeypatch) -> None:
+    # log.showRoot=false hides a root commit's files from `git log -p`; log.follow=true makes
+    # a walk over one path follow renames: neither may change what a scan reports.
+    repo = small_repo(tmp_path)
+    key = FakeKeys("settings").ionq_key()
+    repo.write("old.py", ionq_file(key))
+    root = repo.commit("root")
+    repo.git("mv", "old.py", "new.py")
+    renamed = repo.commit("rename")
+    repo.write("new.py", "x = 1\n")
+    repo.commit("remove the key")
+    monkeypatch.chdir(repo.path)
+
+    def found(paths: list[str]) -> list[tuple[str, str, str]]:
+        result = scan_history(paths, "", Config(jobs=1))
+        return [(f.secret.reveal(), f.location.path, f.commit) for f in result.findings]
+
+    plain = (found(["."]), found(["new.py"]))
+    assert plain == ([(key, "old.py", root), (key, "new.py", renamed)], [(key, "new.py", renamed)])
+    name, _, value = setting.partition("=")
+    repo.git("config", name, value)
+    assert (found(["."]), found(["new.py"])) == plain

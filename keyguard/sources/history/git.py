@@ -93,9 +93,13 @@ class Git:
                        "commits; run it inside a clone)")
 
     def command(self, args: Sequence[str]) -> list[str]:
-        # -c options: our parsers need plain output whatever the user's configuration.
+        # -c options: our parsers need plain output whatever the user's configuration, and
+        # the same commits: log.showRoot=false hides a root commit's files from `git log -p`,
+        # log.follow=true makes a walk over one path follow it across renames (rev-list
+        # does not).
         return [self.binary, "-c", "color.ui=false", "-c", "core.quotePath=false",
-                "-c", "diff.external=", "-c", "log.showSignature=false", *args]
+                "-c", "diff.external=", "-c", "log.showSignature=false",
+                "-c", "log.showRoot=true", "-c", "log.follow=false", *args]
 
     def run(self, args: Sequence[str], *, stdin: bytes | None = None,
             check: bool = True) -> subprocess.CompletedProcess[bytes]:
