@@ -802,11 +802,13 @@ def big_history(tmp_path: Path) -> tuple[Repo, str, str]:
         elif n < 220:
             body = f"VALUE_{n} = {n}\n"
             stream.append(f"M 100644 inline m{n % 60}.py\ndata {len(body)}\n{body}\n")
+            stream.extend(_broken_notebook(n))
         elif n == 252:
             stream.append("D docs/page_221.txt\n")
         elif n != 255:  # 255: an empty commit
             page = "".join(f"line {i} of page {n}\n" for i in range(2000))[:40_000]
             stream.append(f"M 100644 inline docs/page_{n}.txt\ndata {len(page)}\n{page}\n")
+            stream.extend(_broken_notebook(n))
             if n in (230, 240):
                 body = f'TOKEN = "{key}"  # QISKIT_IBM_TOKEN\n' if n == 230 else "TOKEN = None\n"
                 stream.append(f"M 100644 inline creds.py\ndata {len(body)}\n{body}\n")
@@ -814,6 +816,15 @@ def big_history(tmp_path: Path) -> tuple[Repo, str, str]:
                    input="".join(stream).encode(), capture_output=True)
     repo.git("checkout", "-q", "-f", "main")
     return repo, key, repo.git("log", "--format=%H", "--grep=^c230$", "main")
+
+
+def _broken_notebook(n: int) -> list[str]:
+    """fast-import lines of commit n: a notebook with a cell that does not parse (a note),
+    added in commits 100 and 235 and changed in the next."""
+    if n not in (100, 101, 235, 236):
+        return []
+    text = notebook(f"from qiskit_ibm_runtime import QiskitRuntimeService\nQiskitRuntimeService(channel=\"ibm_quantum\")\ndef broken{n}(:", None)
+    return [f"M 100644 inline nb/broken_{100 if n < 200 else 235}.ipynb\ndata {len(text)}\n{text}\n"]
 
 
 def test_the_head_start_keeps_whole_commits_newest_first(tmp_path, monkeypatch) -> None:
@@ -877,10 +888,12 @@ def test_a_scan_with_a_head_start_reports_what_one_without_reports(tmp_path, mon
 
     def summary(result):
         return ([(f.fingerprint, f.location.path, f.commit, f.refs, f.in_head)
-                 for f in result.findings], result.files_scanned, result.gated_out, result.skipped)
+                 for f in result.findings], result.files_scanned, result.gated_out,
+                result.skipped, result.notes)
 
     with_start = scan_history(["."], "", Config(jobs=2))
     assert [(f.secret.reveal(), f.commit) for f in with_start.findings] == [(key, introduced)]
+    assert {path for path, _ in with_start.notes} == {"nb/broken_100.ipynb", "nb/broken_235.ipynb"}
     monkeypatch.setattr(start_module, "EarlyLog", lambda *args: None)
     without = scan_history(["."], "", Config(jobs=2))
     assert summary(with_start) == summary(without)

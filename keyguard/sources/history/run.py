@@ -97,6 +97,7 @@ def _scan_history(start: HistoryStart, config: Config) -> HistoryResult:
             f"{start.boundary[0][:12]}) is not in this clone and was not scanned; "
             "`git fetch --unshallow` fetches it")))
     head_tree = head_tree_of(start)  # read first: the started ls-tree ends whatever follows
+    scan_notes = len(result.notes)
     shown = DisplayPaths(git.root, config)
     engine = _engine(tuple(config.extend_rules), load_ruleset(tuple(config.extend_rules)).select(
         config.select, config.ignore))
@@ -166,6 +167,9 @@ def _scan_history(start: HistoryStart, config: Config) -> HistoryResult:
     _scan_jobs(git, [Job(blob, path) for (blob, kind), path in first.items()
                      if blob in wanted and (blob, kind) not in results],
                engine, config, workers, result, results, unreadable)
+    # The scans' notes in one order whatever process scanned a blob first (which part of the
+    # pass, or the head start, holds a commit depends on timing).
+    result.notes[scan_notes:] = sorted(result.notes[scan_notes:])
     first_path: dict[str, str] = {}  # the path a blob is first seen at: names a missing one
     for (blob, _), path in first.items() if unreadable else ():
         first_path.setdefault(blob, path)
