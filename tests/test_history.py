@@ -781,9 +781,12 @@ def test_a_started_scan_that_will_not_run_ends_its_git_processes(tmp_path, monke
 
 def big_history(tmp_path: Path) -> tuple[Repo, str, str]:
     """260 commits by git fast-import, the newest 40 adding 40 KB pages (more `git log -p`
-    than a pipe holds), with a merge, a deletion-only and an empty commit among them, and a
-    key added in commit 230 and removed in 240. (repo, the key, the commit adding it)."""
+    than a pipe holds), with a merge, a deletion-only and an empty commit among them, a
+    key added in commit 230 and removed in 240 (repo, the key, the commit adding it), and a
+    legacy token in notes.txt (150) and, the same blob, in .qiskit/qiskitrc (245), both
+    deleted in 246."""
     key = FakeKeys("head-start").ibm_key()
+    saved = f"[ibmq]\ntoken = {FakeKeys('head-start').legacy_token()}\n"
     repo = small_repo(tmp_path, "big")
     stream = []
     for n in range(260):
@@ -803,12 +806,18 @@ def big_history(tmp_path: Path) -> tuple[Repo, str, str]:
             body = f"VALUE_{n} = {n}\n"
             stream.append(f"M 100644 inline m{n % 60}.py\ndata {len(body)}\n{body}\n")
             stream.extend(_broken_notebook(n))
+            if n == 150:
+                stream.append(f"M 100644 inline notes.txt\ndata {len(saved)}\n{saved}\n")
         elif n == 252:
             stream.append("D docs/page_221.txt\n")
         elif n != 255:  # 255: an empty commit
             page = "".join(f"line {i} of page {n}\n" for i in range(2000))[:40_000]
             stream.append(f"M 100644 inline docs/page_{n}.txt\ndata {len(page)}\n{page}\n")
             stream.extend(_broken_notebook(n))
+            if n == 245:  # notes.txt's blob as a credential file, which reads differently
+                stream.append(f"M 100644 inline .qiskit/qiskitrc\ndata {len(saved)}\n{saved}\n")
+            if n == 246:  # gone from HEAD: scanned where the pass meets it
+                stream.append("D .qiskit/qiskitrc\nD notes.txt\n")
             if n in (230, 240):
                 body = f'TOKEN = "{key}"  # QISKIT_IBM_TOKEN\n' if n == 230 else "TOKEN = None\n"
                 stream.append(f"M 100644 inline creds.py\ndata {len(body)}\n{body}\n")
@@ -887,12 +896,13 @@ def test_a_scan_with_a_head_start_reports_what_one_without_reports(tmp_path, mon
     monkeypatch.chdir(repo.path)
 
     def summary(result):
-        return ([(f.fingerprint, f.location.path, f.commit, f.refs, f.in_head)
-                 for f in result.findings], result.files_scanned, result.gated_out,
+        return ([(f.fingerprint, f.location.path, f.commit, f.refs, f.in_head, f.rule_id,
+                  f.message) for f in result.findings], result.files_scanned, result.gated_out,
                 result.skipped, result.notes)
 
     with_start = scan_history(["."], "", Config(jobs=2))
-    assert [(f.secret.reveal(), f.commit) for f in with_start.findings] == [(key, introduced)]
+    assert [(f.secret.reveal(), f.commit) for f in with_start.findings
+            if f.rule_id != "KG301"] == [(key, introduced)]
     assert {path for path, _ in with_start.notes} == {"nb/broken_100.ipynb", "nb/broken_235.ipynb"}
     monkeypatch.setattr(start_module, "EarlyLog", lambda *args: None)
     without = scan_history(["."], "", Config(jobs=2))

@@ -157,11 +157,13 @@ def _scan_history(start: HistoryStart, config: Config) -> HistoryResult:
     wanted = select(blobs, gate_scan, gate_seen, head_blobs)
     result.gated_out = len(blobs - wanted)
     # What the parts scanned and the whole history wants (a part cannot know that another
-    # part showed a blob it never showed), once per blob and kind.
+    # part showed a blob it never showed), once per blob and kind, as the path the history
+    # first shows it at: a part that met the blob elsewhere first scanned it as another name,
+    # which can read differently (a `.env` is a credential file, a `.txt` is not).
     kept: dict[tuple[str, str], tuple[Job, FileResult]] = {}
     for job, file_result in scanned:
         key = (job.blob, kind_of(job.path))
-        if job.blob in wanted and key in first and key not in results:
+        if job.blob in wanted and first.get(key) == job.path and key not in results:
             kept.setdefault(key, (job, file_result))
     _keep(kept.values(), result, results, unreadable)
     _scan_jobs(git, [Job(blob, path) for (blob, kind), path in first.items()
