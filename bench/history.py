@@ -180,9 +180,9 @@ def compare(label: str, repo: Path, runs: int, betterleaks: str, bl_env: dict[st
     kg_found = len(json.loads(found)["findings"])
     peer_report = json.loads(report.read_text() or "[]")
     bl_found = len(peer_report["findings"] if isinstance(peer_report, dict) else peer_report)
-    print(f"{label}: wall keyguard {kg:.1f} s (runs {', '.join(f'{t:.1f}' for t in kg_t)}), "
-          f"betterleaks {bl:.1f} s (runs {', '.join(f'{t:.1f}' for t in bl_t)}): "
-          f"ratio {kg / bl:.2f}x; CPU keyguard {kc:.1f} s, betterleaks {bc:.1f} s: ratio "
+    print(f"{label}: wall keyguard {kg:.2f} s (runs {', '.join(f'{t:.2f}' for t in kg_t)}), "
+          f"betterleaks {bl:.2f} s (runs {', '.join(f'{t:.2f}' for t in bl_t)}): "
+          f"ratio {kg / bl:.2f}x; CPU keyguard {kc:.2f} s, betterleaks {bc:.2f} s: ratio "
           f"{kc / bc:.2f}x; peak RSS (largest process, git included) keyguard "
           f"{max(kg_m):.0f} MB, betterleaks {max(bl_m):.0f} MB; findings keyguard {kg_found}, "
           f"betterleaks {bl_found}")
