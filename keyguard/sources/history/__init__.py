@@ -1,10 +1,11 @@
 """Git history scanning (`keyguard scan --history`): one job per module.
 
 start (repository, paths, the commit listing started at once) · git (running git, versions,
-repository) · commits (rev-list, which blob each commit put at which path) · diffpass (one
-`git log -p --raw` pass: diff sections and changes) · gate (which blobs can hold a new
-secret) · objects (cat-file streaming) · blobscan (scan_bytes over distinct blobs) ·
-attribute (first sighting per secret and path) · run (the pipeline).
+repository) · commits (rev-list, which blob each commit put at which path) · early (the
+pass's head start over the newest commits) · diffpass (one `git log -p --raw` pass: diff
+sections and changes) · gate (which blobs can hold a new secret) · objects (cat-file
+streaming) · blobscan (scan_bytes over distinct blobs) · attribute (first sighting per
+secret and path) · run (the pipeline).
 
 `run` is imported when first named here, not with the package: `start` must be importable
 without the scan pipeline (the CLI starts the listing before it loads the scanners).

@@ -1,7 +1,8 @@
 """`keyguard scan --history`: the pipeline over a repository's commits.
 
-commits (rev-list) -> one `log -p --raw` pass in worker processes: each commit's changes and
-the diff gate, then the scans its part needs (diffpass) -> merges' resolutions (log --raw -c)
+commits (rev-list) -> one `log -p --raw` pass, the newest commits from its head start
+(early) and the rest in worker processes: each commit's changes and the diff gate, then the
+scans its part needs (diffpass) -> merges' resolutions (log --raw -c)
 -> distinct blobs -> scan each blob once (scan_bytes) -> first sighting per (secret, path)
 -> HEAD status, refs -> findings.
 Every problem a repository can have (shallow, empty, submodules, LFS, huge, binary, missing
