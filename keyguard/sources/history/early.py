@@ -10,7 +10,7 @@ machine; git stops when the pipe is full. When the pass starts, `take()` ends gi
 keeps the commits it wrote whole: the pass does not ask git for those again (diffpass).
 A pre-push of a few commits is then usually done before the listing is.
 
-Imported by `start` before the scan pipeline: git and re only.
+Imported by `start`, before the scan pipeline: it needs nothing but `git`.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """What a history scan reads, settled first: the repository, the paths inside it, its state
 (no commits yet, a shallow clone) and the commits, whose `git rev-list` is started at once
-(with `git ls-tree` of HEAD) so that git lists them while keyguard loads its configuration
-and its scanners.
+(with `git ls-tree` of HEAD and the diff pass's head start) so that git lists them while
+keyguard loads its configuration and its scanners.
 
-Only git and the commit listing are imported here: the CLI starts a history scan before it
-imports the scan pipeline (`keyguard.sources.history.run`).
+Only git, the commit listing and the head start are imported here: the CLI starts a history
+scan before it imports the scan pipeline (`keyguard.sources.history.run`).
 """
 
 from __future__ import annotations
