@@ -780,8 +780,8 @@ def test_a_started_scan_that_will_not_run_ends_its_git_processes(tmp_path, monke
 
 
 def big_history(tmp_path: Path) -> tuple[Repo, str, str]:
-    """260 commits by git fast-import, the newest 40 adding 40 KB pages (more `git log -p`
-    than a pipe holds), with a merge, a deletion-only and an empty commit among them, a
+    """260 commits by git fast-import, most of the newest 40 adding 40 KB pages (more
+    `git log -p` than a pipe holds), with a merge, a deletion-only and an empty commit among them, a
     key added in commit 230 and removed in 240 (repo, the key, the commit adding it), and a
     legacy token in notes.txt (150) and, the same blob, in .qiskit/qiskitrc (245), both
     deleted in 246."""
@@ -836,11 +836,27 @@ def _broken_notebook(n: int) -> list[str]:
     return [f"M 100644 inline nb/broken_{100 if n < 200 else 235}.ipynb\ndata {len(text)}\n{text}\n"]
 
 
+def _filled(early) -> None:
+    """Wait (10 s at most) until the head start's git has filled its pipe and waits there."""
+    import struct
+    import time
+
+    fcntl = pytest.importorskip("fcntl")
+    termios = pytest.importorskip("termios")
+    fd = early._proc.stdout.fileno()
+    held, since, deadline = -1, time.monotonic(), time.monotonic() + 10
+    while time.monotonic() < deadline and early._proc.poll() is None:
+        now = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0" * 4))[0]
+        if now != held:
+            held, since = now, time.monotonic()
+        elif held and time.monotonic() - since > 0.2:
+            return
+        time.sleep(0.02)
+
+
 def test_the_head_start_keeps_whole_commits_newest_first(tmp_path, monkeypatch) -> None:
     # Left to fill its pipe and then ended, the head start gives the commits it wrote whole,
     # in git's own order, each exactly as the pass's `git log` over that commit alone.
-    import time
-
     from keyguard.sources.history.early import PASS_LOG, EarlyLog
     from keyguard.sources.history.git import Git
 
@@ -848,7 +864,7 @@ def test_the_head_start_keeps_whole_commits_newest_first(tmp_path, monkeypatch) 
     monkeypatch.chdir(repo.path)
     git = Git.at(".")
     early = EarlyLog(git, ["--all"], [])
-    time.sleep(0.5)  # git fills the pipe and waits
+    _filled(early)
     data, written = early.take()
     order = repo.git("log", "--all", "--no-merges", "--full-history", "--diff-filter=AMT",
                      "--format=%H").split()  # git shows no deletion-only or empty commit
@@ -865,8 +881,6 @@ def test_a_pass_with_a_head_start_gives_what_one_without_gives(tmp_path, monkeyp
     # Some commits from the head start (newest first, a merge and commits git shows no diff
     # for among them), the rest from parts in worker processes: the same blobs passed and
     # seen, the same changes, and parts in commit order.
-    import time
-
     from keyguard.pipeline.scan import _engine
     from keyguard.rulepack.load import load_ruleset
     from keyguard.sources.history.commits import list_commits
@@ -880,7 +894,7 @@ def test_a_pass_with_a_head_start_gives_what_one_without_gives(tmp_path, monkeyp
     commits = list_commits(git, ["--all"], []).order
     engine = _engine((), load_ruleset(()).select(None, None))
     early = EarlyLog(git, ["--all"], [])
-    time.sleep(0.5)
+    _filled(early)
     started = DiffGate(git, commits, [], engine, workers=2, early=early)
     assert 0 < len(started._written) < len(commits) - 200  # the rest is enough for the pool
     assert [c for chunk in started.chunks for c in chunk] == commits
