@@ -57,12 +57,11 @@ class EarlyLog:
         if not finished:
             self._proc.kill()
         data, _ = self._proc.communicate()
-        starts = _header_starts(data)
-        if not (finished and self._proc.returncode == 0) and starts:
-            data = data[:max(starts[-1] - 1, 0)]  # cut before the "\n" that ends the last one
-            starts.pop()
-        commits = [HEADER.match(data, at).group(1).decode() for at in starts]  # type: ignore[union-attr]
-        return data, commits
+        headers = _headers(data)
+        if not (finished and self._proc.returncode == 0) and headers:
+            # cut before the "\n" that ends the commit before the last one
+            data = data[:max(headers.pop().start() - 1, 0)]
+        return data, [header.group(1).decode() for header in headers]
 
     def stop(self) -> None:
         """End git unread (the scan will not use it)."""
@@ -73,13 +72,15 @@ class EarlyLog:
             self._proc.communicate()
 
 
-def _header_starts(data: bytes) -> list[int]:
-    """Where each commit header starts: at the start of the stream or of a line (diff lines
+def _headers(data: bytes) -> list[re.Match[bytes]]:
+    """Each commit header, in order: at the start of the stream or of a line (diff lines
     start with "+", "-", " ", "@" or "\\\\", never "\\x01")."""
-    starts = [0] if HEADER.match(data, 0) else []
+    first = HEADER.match(data, 0)
+    headers = [first] if first else []
     at = data.find(b"\n\x01")
     while at >= 0:
-        if HEADER.match(data, at + 1):
-            starts.append(at + 1)
+        header = HEADER.match(data, at + 1)
+        if header:
+            headers.append(header)
         at = data.find(b"\n\x01", at + 2)
-    return starts
+    return headers

@@ -25,7 +25,7 @@ ALL_REFS = "--all"
 class HistoryStart(NamedTuple):
     """A history scan, started: `git` (the repository), `specs` (pathspecs of the paths to
     scan, [] for all), `words` (rev-list arguments), `has_commits`, `boundary` (the commits a
-    shallow clone lacks the parents of; [] otherwise), `listing` (None without commits) and
+    shallow clone lacks the parents of; [] otherwise), `listing` (None without commits),
     `head_tree`, the started `git ls-tree` of HEAD (None without commits; `head_tree_of`
     reads it) and `early`, the diff pass's head start (keyguard.sources.history.early; None
     without commits)."""
